@@ -1,0 +1,32 @@
+/**
+ * The error classes a user may catch. Each message says what was wrong, where, and what to do;
+ * docs/ERRORS.md has an entry for each class.
+ */
+
+/** A traced value was used in a way tracing cannot record (as a JS number, in control flow, ...). */
+export class TraceError extends Error {
+  override name = 'TraceError';
+}
+
+/** Bad arguments to feature extraction: unknown nodes, conflicting options. */
+export class FeatureExtractionError extends Error {
+  override name = 'FeatureExtractionError';
+}
+
+/** A weights file that cannot be read: corrupt, truncated, hostile or of an unsupported kind. */
+export class WeightsError extends Error {
+  override name = 'WeightsError';
+}
+
+/** A state dict that does not fit a module. */
+export class StateDictError extends Error {
+  override name = 'StateDictError';
+  constructor(
+    message: string,
+    readonly missingKeys: readonly string[],
+    readonly unexpectedKeys: readonly string[],
+    readonly mismatchedKeys: readonly string[],
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * featurefx: torchvision's FX feature extraction for TypeScript.
+ *
+ * @example
+ * import { F, randn } from 'featurefx';
+ * const y = F.relu(randn([1, 3, 8, 8]));
+ */
+export { F } from './ops/index.js';
+export { Tensor, type TensorMeta, type NestedArray } from './tensor/tensor.js';
+export { tensor, zeros, ones, full, arange, rand, randn, fromData } from './tensor/creation.js';
+export { Generator, manualSeed } from './tensor/generator.js';
+export type { DType } from './tensor/dtype.js';
+export { setNumThreads, getNumThreads } from './runtime/threads.js';
+export { TraceError, FeatureExtractionError, WeightsError, StateDictError } from './errors.js';
+export { Module, type ForwardHook, type RemovableHandle } from './nn/module.js';

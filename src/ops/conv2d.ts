@@ -1,0 +1,102 @@
+import type { TensorMeta } from '../tensor/tensor.js';
+import { formatShape } from '../tensor/shape.js';
+import { expectFloat, expectInt, expectRank, expectTensor, pair } from './helpers/checks.js';
+import { defineOp } from './registry.js';
+
+export interface Conv2dOptions {
+  stride?: number | [number, number];
+  /** Zero padding per side, or 'same' (output size = input size; stride 1 only) or 'valid' (none). */
+  padding?: number | [number, number] | 'same' | 'valid';
+  dilation?: number | [number, number];
+  groups?: number;
+}
+
+interface ResolvedConv {
+  stride: [number, number];
+  dilation: [number, number];
+  groups: number;
+  /** ONNX order: [top, left, bottom, right]. */
+  pads: [number, number, number, number];
+  same: boolean;
+}
+
+/** `kernel` is [kH, kW]; it is only needed, and only read, for padding='same'. */
+function resolve(kernel: readonly unknown[], options: Conv2dOptions): ResolvedConv {
+  const stride = pair('conv2d', 'stride', options.stride ?? 1, 1);
+  const dilation = pair('conv2d', 'dilation', options.dilation ?? 1, 1);
+  const groups = expectInt('conv2d', 'groups', options.groups ?? 1, 1);
+  const padding = options.padding ?? 0;
+  let pads: [number, number, number, number];
+  if (padding === 'valid') {
+    pads = [0, 0, 0, 0];
+  } else if (padding === 'same') {
+    if (stride[0] !== 1 || stride[1] !== 1)
+      throw new RangeError("[conv2d] padding='same' is not supported for strided convolutions");
+    // PyTorch puts the odd pixel of padding at the end (bottom/right).
+    const total = [0, 1].map((i) => dilation[i]! * ((kernel[i] as number) - 1));
+    pads = [
+      Math.floor(total[0]! / 2),
+      Math.floor(total[1]! / 2),
+      total[0]! - Math.floor(total[0]! / 2),
+      total[1]! - Math.floor(total[1]! / 2),
+    ];
+  } else {
+    const [ph, pw] = pair('conv2d', 'padding', padding, 0);
+    pads = [ph, pw, ph, pw];
+  }
+  return { stride, dilation, groups, pads, same: padding === 'same' };
+}
+
+/**
+ * 2-D convolution over an NCHW input, with PyTorch's `F.conv2d` arguments.
+ * @example
+ * const y = F.conv2d(zeros([1, 3, 8, 8]), randn([16, 3, 3, 3]), null, { padding: 1 }); // [1, 16, 8, 8]
+ */
+export const conv2d = defineOp({
+  name: 'conv2d',
+  infer: (
+    input: TensorMeta,
+    weight: TensorMeta,
+    bias: TensorMeta | null = null,
+    options: Conv2dOptions = {},
+  ): TensorMeta => {
+    expectTensor('conv2d', 'input', input);
+    expectTensor('conv2d', 'weight', weight);
+    expectRank('conv2d', 'input', input, [4], 'expected (N, C, H, W); add a batch dimension with unsqueeze(0)');
+    expectRank('conv2d', 'weight', weight, [4], 'expected (out_channels, in_channels / groups, kH, kW)');
+    expectFloat('conv2d', 'input', input);
+    const { stride, dilation, groups, pads } = resolve(weight.shape.slice(2), options);
+    const [n, c, h, w] = input.shape as [number, number, number, number];
+    const [outC, inPerGroup, kh, kw] = weight.shape as [number, number, number, number];
+    if (c !== inPerGroup * groups) {
+      throw new RangeError(
+        `[conv2d] input has ${c} channels but weight ${formatShape(weight.shape)} with groups=${groups} expects ${inPerGroup * groups}`,
+      );
+    }
+    if (outC % groups !== 0) throw new RangeError(`[conv2d] out_channels ${outC} is not divisible by groups=${groups}`);
+    if (bias !== null && bias !== undefined) {
+      expectTensor('conv2d', 'bias', bias);
+      if (bias.shape.length !== 1 || bias.shape[0] !== outC) {
+        throw new RangeError(`[conv2d] bias must have shape [${outC}], got ${formatShape(bias.shape)}`);
+      }
+    }
+    const out = (size: number, k: number, i: 0 | 1): number =>
+      Math.floor((size + pads[i] + pads[i + 2]! - dilation[i] * (k - 1) - 1) / stride[i]) + 1;
+    const oh = out(h, kh, 0);
+    const ow = out(w, kw, 1);
+    if (oh <= 0 || ow <= 0) {
+      throw new RangeError(
+        `[conv2d] input ${formatShape(input.shape)} is too small for kernel ${kh}x${kw} (output would be ${oh}x${ow})`,
+      );
+    }
+    return { dtype: input.dtype, shape: [n, outC, oh, ow] };
+  },
+  lower: (ctx, input, weight, bias = null, options = {}) => {
+    const { stride, dilation, groups, pads, same } = resolve([], options);
+    const inputs = bias === null || bias === undefined ? [input, weight] : [input, weight, bias];
+    // 'same' (stride 1) is ONNX's SAME_UPPER, which, like PyTorch, pads the odd pixel at the end;
+    // it lets one kernel serve every weight size.
+    const padding = same ? { auto_pad: 'SAME_UPPER' } : { pads };
+    return ctx.emit('Conv', inputs, { strides: stride, dilations: dilation, group: groups, ...padding });
+  },
+});

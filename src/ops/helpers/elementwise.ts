@@ -1,0 +1,71 @@
+/**
+ * Builders for the two common op shapes: a unary op that keeps dtype and shape, and a binary op
+ * that broadcasts two tensors (or a tensor and a number) with PyTorch's type promotion.
+ */
+import type { AttributeValue } from '../../runtime/onnx-model.js';
+import { promoteTypes } from '../../tensor/dtype.js';
+import { broadcastShapes } from '../../tensor/shape.js';
+import type { TensorMeta } from '../../tensor/tensor.js';
+import type { LoweringContext, Value } from '../lowering.js';
+import type { Op } from '../op.js';
+import { defineOp } from '../registry.js';
+import { expectFloat, expectTensor, isMeta } from './checks.js';
+
+export function defineUnaryOp(
+  name: string,
+  lower: (ctx: LoweringContext, x: Value) => string,
+  options: { floatOnly?: boolean } = {},
+): Op<[TensorMeta], TensorMeta> {
+  return defineOp({
+    name,
+    infer: (x: TensorMeta) => {
+      expectTensor(name, 'input', x);
+      if (options.floatOnly === true) expectFloat(name, 'input', x);
+      return { dtype: x.dtype, shape: x.shape };
+    },
+    lower,
+  });
+}
+
+/** A unary op that is exactly one ONNX node. */
+export function defineSimpleUnaryOp(name: string, onnxOp: string, attributes?: Record<string, AttributeValue>) {
+  return defineUnaryOp(name, (ctx, x) => ctx.emit(onnxOp, [x], attributes), { floatOnly: true });
+}
+
+export type Operand = TensorMeta | number;
+
+/** Output meta of a broadcasting binary op; a number operand takes the tensor's dtype, as in PyTorch. */
+export function inferBinary(name: string, a: Operand, b: Operand): TensorMeta {
+  if (!isMeta(a) && !isMeta(b)) throw new TypeError(`[${name}] needs at least one Tensor argument`);
+  for (const [label, x] of [
+    ['input', a],
+    ['other', b],
+  ] as const) {
+    if (!isMeta(x) && typeof x !== 'number') expectTensor(name, label, x);
+  }
+  if (isMeta(a) && isMeta(b))
+    return { dtype: promoteTypes(a.dtype, b.dtype), shape: broadcastShapes(a.shape, b.shape, name) };
+  const t = (isMeta(a) ? a : b) as TensorMeta;
+  return { dtype: t.dtype, shape: t.shape };
+}
+
+/** The operands of a binary op as ONNX inputs of one common dtype. */
+export function lowerOperands(ctx: LoweringContext, a: Value | number, b: Value | number): [string, string] {
+  const dtype =
+    typeof a !== 'number' && typeof b !== 'number'
+      ? promoteTypes(a.dtype, b.dtype)
+      : typeof a !== 'number'
+        ? a.dtype
+        : (b as Value).dtype;
+  const operand = (x: Value | number): string => (typeof x === 'number' ? ctx.constant(x, dtype) : ctx.cast(x, dtype));
+  return [operand(a), operand(b)];
+}
+
+export function defineBinaryOp(name: string, onnxOp: string, scalar: (a: number, b: number) => number) {
+  return defineOp({
+    name,
+    infer: (a: Operand, b: Operand) => inferBinary(name, a, b),
+    lower: (ctx, a, b) => ctx.emit(onnxOp, lowerOperands(ctx, a, b)),
+    scalar,
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * Lowering: how op definitions write ONNX. An op's `lower` receives a `LoweringContext` and its
+ * arguments (tensors as `Value`s) and emits nodes. `GraphBuilder` implements the context and is
+ * shared by eager kernels (a one-op graph) and export (a whole traced graph).
+ */
+import {
+  type AttributeValue,
+  type OnnxDim,
+  type OnnxGraph,
+  type OnnxInitializer,
+  type OnnxNode,
+  type OnnxValueInfo,
+  ONNX_TYPE_CODE,
+} from '../runtime/onnx-model.js';
+import { type DType, allocate, bytesPerElement } from '../tensor/dtype.js';
+import type { Shape } from '../tensor/shape.js';
+
+/** A tensor inside a graph being written: its ONNX name and what is known of it. */
+export interface Value {
+  readonly kind: 'value';
+  readonly name: string;
+  readonly dtype: DType;
+  /** Sizes; a string is a symbolic dimension whose size is only known when the model runs. */
+  readonly shape: readonly OnnxDim[];
+}
+
+export function isValue(x: unknown): x is Value {
+  return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'value';
+}
+
+export interface LoweringContext {
+  /** Emits one node with one output and returns the output's name. */
+  emit(opType: string, inputs: readonly (string | Value)[], attributes?: Record<string, AttributeValue>): string;
+  /** Emits one node with `outputs` outputs. */
+  emitMulti(
+    opType: string,
+    inputs: readonly (string | Value)[],
+    outputs: number,
+    attributes?: Record<string, AttributeValue>,
+  ): string[];
+  /** A constant tensor (an initializer). A plain number makes a 0-D tensor. */
+  constant(values: number | readonly number[], dtype: DType, dims?: Shape): string;
+  /**
+   * A 1-D int64 tensor from sizes that are either known numbers or int64 scalars computed in the
+   * graph (a traced `x.shape[0]`): the latter are concatenated in.
+   */
+  int64s(values: readonly (number | Value)[]): string;
+  /** `value` as an input of the given dtype, adding a Cast only when needed. */
+  cast(value: Value, to: DType): string;
+  /** An ONNX value's size along `axis` as a number, or an error naming `op` when it is symbolic. */
+  staticDim(value: Value, axis: number, op: string): number;
+}
+
+function encodeConstant(values: readonly number[], dtype: DType): Uint8Array {
+  const data = allocate(dtype, values.length);
+  if (data instanceof BigInt64Array) values.forEach((v, i) => (data[i] = BigInt(v)));
+  else values.forEach((v, i) => ((data as Float32Array)[i] = v));
+  return new Uint8Array(data.buffer, 0, values.length * bytesPerElement(dtype));
+}
+
+export class GraphBuilder implements LoweringContext {
+  readonly nodes: OnnxNode[] = [];
+  readonly initializers: OnnxInitializer[] = [];
+  readonly inputs: OnnxValueInfo[] = [];
+  private counter = 0;
+  private readonly usedNodeNames = new Map<string, number>();
+  /** Name given to the nodes emitted next (export sets it to the featurefx node name). */
+  scope = 'op';
+
+  private freshName(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+
+  private nodeName(opType: string): string {
+    const base = `${this.scope}/${opType}`;
+    const n = this.usedNodeNames.get(base) ?? 0;
+    this.usedNodeNames.set(base, n + 1);
+    return n === 0 ? base : `${base}_${n}`;
+  }
+
+  addInput(name: string, dtype: DType, shape: readonly OnnxDim[]): Value {
+    this.inputs.push({ name, type: dtype, shape: [...shape] });
+    return { kind: 'value', name, dtype, shape };
+  }
+
+  addInitializer(name: string, dtype: DType, dims: Shape, raw: Uint8Array): string {
+    this.initializers.push({ name, type: dtype, dims: [...dims], raw });
+    return name;
+  }
+
+  emit(opType: string, inputs: readonly (string | Value)[], attributes?: Record<string, AttributeValue>): string {
+    return this.emitMulti(opType, inputs, 1, attributes)[0]!;
+  }
+
+  emitMulti(
+    opType: string,
+    inputs: readonly (string | Value)[],
+    outputs: number,
+    attributes?: Record<string, AttributeValue>,
+  ): string[] {
+    const outNames = Array.from({ length: outputs }, () => this.freshName(opType.toLowerCase()));
+    const node: OnnxNode = {
+      opType,
+      name: this.nodeName(opType),
+      inputs: inputs.map((i) => (typeof i === 'string' ? i : i.name)),
+      outputs: outNames,
+    };
+    if (attributes !== undefined) node.attributes = attributes;
+    this.nodes.push(node);
+    return outNames;
+  }
+
+  constant(values: number | readonly number[], dtype: DType, dims?: Shape): string {
+    const list = typeof values === 'number' ? [values] : values;
+    const shape = dims ?? (typeof values === 'number' ? [] : [list.length]);
+    return this.addInitializer(this.freshName('const'), dtype, shape, encodeConstant(list, dtype));
+  }
+
+  int64s(values: readonly (number | Value)[]): string {
+    if (values.every((v): v is number => typeof v === 'number')) return this.constant(values, 'int64');
+    const axes = this.constant([0], 'int64');
+    const parts = values.map((v) =>
+      typeof v === 'number' ? this.constant([v], 'int64') : this.emit('Unsqueeze', [this.cast(v, 'int64'), axes]),
+    );
+    return parts.length === 1 ? parts[0]! : this.emit('Concat', parts, { axis: 0 });
+  }
+
+  cast(value: Value, to: DType): string {
+    if (value.dtype === to) return value.name;
+    return this.emit('Cast', [value], { to: ONNX_TYPE_CODE[to] });
+  }
+
+  staticDim(value: Value, axis: number, op: string): number {
+    const d = value.shape[axis];
+    if (typeof d !== 'number') {
+      throw new RangeError(`[${op}] needs a fixed size for dimension ${axis}, but it is dynamic ('${String(d)}')`);
+    }
+    return d;
+  }
+
+  /** The finished graph. An output that is a graph input gets an Identity, as ONNX requires. */
+  finish(name: string, outputs: readonly { name: string; dtype: DType; shape?: readonly OnnxDim[] }[]): OnnxGraph {
+    const inputNames = new Set(this.inputs.map((i) => i.name));
+    const outputInfos: OnnxValueInfo[] = outputs.map((o) => {
+      const source = inputNames.has(o.name) ? this.emit('Identity', [o.name]) : o.name;
+      const info: OnnxValueInfo = { name: source, type: o.dtype };
+      if (o.shape !== undefined) info.shape = [...o.shape];
+      return info;
+    });
+    return { name, nodes: this.nodes, inputs: this.inputs, outputs: outputInfos, initializers: this.initializers };
+  }
+}

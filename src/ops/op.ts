@@ -1,0 +1,50 @@
+/**
+ * The shape of an op. Each op is declared once, in its own file under src/ops/, with:
+ *
+ * - `name`: PyTorch's name for it (`conv2d`, `adaptive_avg_pool2d`); graph node names derive
+ *   from it, so it must be torch's for node names to match torchvision's.
+ * - `infer`: checks the arguments and gives the output dtype and shape. It runs on real tensors
+ *   (eager calls check their arguments with it) and on shape-only metadata (shape propagation).
+ * - `lower`: emits the ONNX nodes that compute it. Eager execution runs this as a cached one-node
+ *   model; ONNX export concatenates the lowerings of a whole graph.
+ * - optionally `scalar`: the result when every argument is a plain number, so that size arithmetic
+ *   such as `h * 2` on traced sizes (`F.mul(h, 2)`) runs in plain JS when executed.
+ * - optionally `direct`: a pure-JS implementation for ops that only move metadata (`size`).
+ *
+ * From this one definition come the functional API (`F.relu`), the `Tensor` method (`x.relu()`),
+ * tracing (a traced argument records a node instead of running) and export.
+ */
+import type { Tensor, TensorMeta } from '../tensor/tensor.js';
+import type { LoweringContext, Value } from './lowering.js';
+
+/** Maps shape-only argument types to the types users pass and get: metadata becomes `Tensor`. */
+export type Public<T> = T extends TensorMeta
+  ? Tensor
+  : T extends readonly (infer E)[]
+    ? Public<E>[]
+    : T extends null | undefined
+      ? T
+      : T;
+
+/** Maps argument types to those `lower` receives: tensors become ONNX values. */
+export type Lowered<T> = T extends TensorMeta ? Value : T extends readonly (infer E)[] ? Lowered<E>[] : T;
+
+type PublicArgs<A extends unknown[]> = { [K in keyof A]: Public<A[K]> };
+type LoweredArgs<A extends unknown[]> = { [K in keyof A]: Lowered<A[K]> };
+
+export interface OpSpec<A extends unknown[], R> {
+  name: string;
+  infer: (...args: A) => R;
+  lower: (ctx: LoweringContext, ...args: LoweredArgs<A>) => string | string[];
+  /** True when the lowering reads concrete input sizes, so eager kernels are cached per shape. */
+  shapeSpecific?: boolean;
+  scalar?: (...args: number[]) => number;
+  direct?: (...args: PublicArgs<A>) => Public<R>;
+}
+
+/** A registered op: callable as users call it (`F.relu(x)`), carrying its spec. */
+export type Op<A extends unknown[] = unknown[], R = unknown> = ((...args: PublicArgs<A>) => Public<R>) &
+  Readonly<OpSpec<A, R>>;
+
+/** Loosely typed view used by dispatch, tracing and export, which handle every op alike. */
+export type AnyOp = Op<unknown[], unknown>;

@@ -1,0 +1,108 @@
+/**
+ * The one place that touches onnxruntime-node's native binding.
+ *
+ * The public `InferenceSession.run` of onnxruntime-node only wraps the binding's synchronous `run`
+ * in a Promise (see its dist/backend.js). Eager execution must stay synchronous, as PyTorch's is,
+ * so we call the binding directly, and check the package version this was written against so
+ * that an upgrade fails loudly here instead of strangely elsewhere.
+ */
+import { createRequire } from 'node:module';
+import { Tensor as OrtTensor } from 'onnxruntime-common';
+import type { ElementType } from './onnx-model.js';
+
+const require = createRequire(import.meta.url);
+
+/** The onnxruntime-node release whose binding interface this file was written against. */
+const SUPPORTED_ORT_VERSION = '1.30.';
+
+export type RawData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
+
+export interface RawTensor {
+  type: ElementType;
+  dims: readonly number[];
+  data: RawData;
+}
+
+export interface NativeSessionOptions {
+  intraOpNumThreads: number;
+  graphOptimizationLevel: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+interface BindingSession {
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void;
+  readonly inputMetadata: { name: string }[];
+  readonly outputMetadata: { name: string }[];
+  run(feeds: Record<string, unknown>, fetches: Record<string, null>, options: object): Record<string, RawTensor>;
+  dispose(): void;
+}
+
+interface Binding {
+  binding: { InferenceSession: new () => BindingSession };
+  initOrt(): void;
+}
+
+function loadBinding(): Binding {
+  const pkg = require('onnxruntime-node/package.json') as { version: string };
+  if (!pkg.version.startsWith(SUPPORTED_ORT_VERSION)) {
+    throw new Error(
+      `featurefx needs onnxruntime-node ${SUPPORTED_ORT_VERSION}x, found ${pkg.version}. ` +
+        `Reinstall with \`npm ci\` (package-lock.json pins the version this release was tested with).`,
+    );
+  }
+  let mod: Binding;
+  try {
+    mod = require('onnxruntime-node/dist/binding.js') as Binding;
+  } catch (cause) {
+    throw new Error(
+      `onnxruntime-node's native binding failed to load on ${process.platform}/${process.arch}. ` +
+        `Reinstall dependencies with \`npm ci\`; this platform may not be supported by onnxruntime-node.`,
+      { cause },
+    );
+  }
+  if (typeof mod.binding?.InferenceSession !== 'function' || typeof mod.initOrt !== 'function') {
+    throw new Error(`onnxruntime-node ${pkg.version} has an unexpected binding interface; reinstall with \`npm ci\`.`);
+  }
+  mod.initOrt();
+  return mod;
+}
+
+let binding: Binding | undefined;
+
+/** A loaded ONNX model whose `run` is synchronous. */
+export class NativeSession {
+  private readonly session: BindingSession;
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  private readonly fetches: Record<string, null>;
+
+  constructor(model: Uint8Array, options: NativeSessionOptions) {
+    binding ??= loadBinding();
+    this.session = new binding.binding.InferenceSession();
+    this.session.loadModel(model.buffer, model.byteOffset, model.byteLength, {
+      intraOpNumThreads: options.intraOpNumThreads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: options.graphOptimizationLevel,
+      executionMode: 'sequential',
+    });
+    this.inputNames = this.session.inputMetadata.map((m) => m.name);
+    this.outputNames = this.session.outputMetadata.map((m) => m.name);
+    this.fetches = Object.fromEntries(this.outputNames.map((name) => [name, null]));
+  }
+
+  /** Runs the model synchronously. Inputs are given in the model's input order. */
+  run(inputs: readonly RawTensor[]): RawTensor[] {
+    const feeds: Record<string, OrtTensor> = {};
+    inputs.forEach((t, i) => {
+      feeds[this.inputNames[i]!] = new OrtTensor(t.type, t.data, t.dims);
+    });
+    const results = this.session.run(feeds, this.fetches, {});
+    return this.outputNames.map((name) => {
+      const r = results[name]!;
+      return { type: r.type, dims: Array.from(r.dims), data: r.data };
+    });
+  }
+
+  dispose(): void {
+    this.session.dispose();
+  }
+}
