@@ -15,12 +15,16 @@ declare module '../tensor/tensor.js' {
   interface Tensor {
     add: Method<typeof F.add>;
     relu: Method<typeof F.relu>;
+    // (numeric ops: add entries above this line)
+    // (shape ops: add entries above this line)
   }
 }
 
 const methods: Record<string, AnyOp> = {
   add: F.add,
   relu: F.relu,
+  // (numeric ops: add entries above this line)
+  // (shape ops: add entries above this line)
 } as unknown as Record<string, AnyOp>;
 
 for (const [method, op] of Object.entries(methods)) {
