@@ -68,7 +68,10 @@ function toTensor(raw: RawTensor): Tensor {
 
 /** Runs `op` on concrete arguments: checks them with its shape rule, then runs its kernel. */
 export function runEager(op: AnyOp, args: readonly unknown[]): unknown {
-  if (op.direct !== undefined) return op.direct(...args);
+  if (op.direct !== undefined) {
+    const result = op.direct(...args);
+    if (result !== undefined) return result;
+  }
   if (op.scalar !== undefined && args.every((a) => typeof a === 'number')) return op.scalar(...(args as number[]));
   const inferred = op.infer(...args) as TensorMeta | TensorMeta[];
   const metas = Array.isArray(inferred) ? inferred : [inferred];

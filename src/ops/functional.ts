@@ -12,3 +12,6 @@ export { relu } from './relu.js';
 
 // Shape and indexing ops.
 // (shape ops: add entries above this line)
+
+// Tracing support: what torch.fx records for attribute reads.
+export { getattr } from './getattr.js';

@@ -9,7 +9,9 @@
  *   model; ONNX export concatenates the lowerings of a whole graph.
  * - optionally `scalar`: the result when every argument is a plain number, so that size arithmetic
  *   such as `h * 2` on traced sizes (`F.mul(h, 2)`) runs in plain JS when executed.
- * - optionally `direct`: a pure-JS implementation for ops that only move metadata (`size`).
+ * - optionally `direct`: a pure-JS implementation for calls that only move metadata (`size`, `getitem`
+ *   on a list of sizes). It is tried first, by eager calls and by shape propagation alike; returning
+ *   `undefined` declines, and the call proceeds with `infer` and the kernel.
  *
  * From this one definition come the functional API (`F.relu`), the `Tensor` method (`x.relu()`),
  * tracing (a traced argument records a node instead of running) and export.
@@ -39,7 +41,7 @@ export interface OpSpec<A extends unknown[], R> {
   /** True when the lowering reads concrete input sizes, so eager kernels are cached per shape. */
   shapeSpecific?: boolean;
   scalar?: (...args: number[]) => number;
-  direct?: (...args: PublicArgs<A>) => Public<R>;
+  direct?: (...args: PublicArgs<A>) => Public<R> | undefined;
 }
 
 /** A registered op: callable as users call it (`F.relu(x)`), carrying its spec. */

@@ -1,0 +1,196 @@
+import { FeatureExtractionError } from '../errors.js';
+import type { Graph } from '../fx/graph.js';
+import type { Node } from '../fx/node.js';
+import type { TracerOptions } from '../fx/tracer.js';
+import type { Module } from '../nn/module.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { closestNames } from './closest-names.js';
+import { DualGraphModule } from './dual-graph-module.js';
+import { warnGraphDifferences } from './graph-differences.js';
+import { NodePathTracer, withDefaultLeaves } from './node-path-tracer.js';
+
+/** Node names (full or truncated) to return: a list, or a map from node name to output key. */
+export type ReturnNodes = readonly string[] | Readonly<Record<string, string>>;
+
+export interface FeatureExtractorOptions {
+  /** Nodes to return in both modes. Give either this, or both train and eval return nodes. */
+  returnNodes?: ReturnNodes;
+  trainReturnNodes?: ReturnNodes;
+  evalReturnNodes?: ReturnNodes;
+  /** Options for the tracer (leaf modules, autowrapped functions); torchvision's default leaves are added. */
+  tracerOptions?: TracerOptions;
+  /** Do not warn when the train-mode and eval-mode graphs differ. */
+  suppressDiffWarning?: boolean;
+  /** Values that specialise some of forward's parameters; see `Tracer.trace`. */
+  concreteArgs?: Record<string, unknown>;
+}
+
+const OPTION_KEYS = new Set([
+  'returnNodes',
+  'trainReturnNodes',
+  'evalReturnNodes',
+  'tracerOptions',
+  'suppressDiffWarning',
+  'concreteArgs',
+]);
+
+type Mode = 'train' | 'eval';
+
+function checkOptions(options: FeatureExtractorOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new FeatureExtractionError(
+      "createFeatureExtractor takes an options object, e.g. createFeatureExtractor(model, { returnNodes: ['layer1'] })",
+    );
+  }
+  const unknown = Object.keys(options).filter((k) => !OPTION_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new FeatureExtractionError(
+      `unknown option(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; the options are ${[...OPTION_KEYS].join(', ')}. ` +
+        `Node names go in returnNodes, e.g. { returnNodes: { layer1: 'feat1' } }`,
+    );
+  }
+  const { returnNodes, trainReturnNodes, evalReturnNodes } = options;
+  if (returnNodes === undefined && trainReturnNodes === undefined && evalReturnNodes === undefined) {
+    throw new FeatureExtractionError(
+      'Either `returnNodes` or `trainReturnNodes` and `evalReturnNodes` together, should be specified',
+    );
+  }
+  if ((trainReturnNodes === undefined) !== (evalReturnNodes === undefined)) {
+    throw new FeatureExtractionError(
+      'If any of `trainReturnNodes` and `evalReturnNodes` are specified, then both should be specified',
+    );
+  }
+  if ((returnNodes === undefined) === (trainReturnNodes === undefined)) {
+    throw new FeatureExtractionError(
+      'If `trainReturnNodes` and `evalReturnNodes` are specified, then `returnNodes` should not be specified',
+    );
+  }
+}
+
+/** Normalises a list or map of return nodes to a Map from node name to output key, checking types. */
+function toNodeMap(spec: ReturnNodes, label: string): Map<string, string> {
+  const entries: [unknown, unknown][] = Array.isArray(spec)
+    ? (spec as unknown[]).map((n) => [n, n])
+    : typeof spec === 'object' && spec !== null
+      ? Object.entries(spec)
+      : [];
+  if (!Array.isArray(spec) && (typeof spec !== 'object' || spec === null)) {
+    throw new FeatureExtractionError(`${label} must be an array of node names or an object mapping node names to keys`);
+  }
+  if (entries.length === 0) throw new FeatureExtractionError(`${label} is empty: name at least one node`);
+  const map = new Map<string, string>();
+  const keys = new Map<string, string>();
+  for (const [node, key] of entries) {
+    if (typeof node !== 'string' || typeof key !== 'string') {
+      throw new FeatureExtractionError(
+        `${label}: node names and output keys must be strings, got ${String(node)} -> ${String(key)}`,
+      );
+    }
+    if (map.has(node)) throw new FeatureExtractionError(`${label} names node '${node}' twice`);
+    const other = keys.get(key);
+    if (other !== undefined) {
+      throw new FeatureExtractionError(`${label} maps both '${other}' and '${node}' to the output key '${key}'`);
+    }
+    map.set(node, key);
+    keys.set(key, node);
+  }
+  return map;
+}
+
+/** Whether `name` is `query` or lies below it (`layer1` covers `layer1.0.conv1`, not `layer10`). */
+function isUnder(name: string, query: string): boolean {
+  return name === query || (name.startsWith(query) && name[query.length] === '.');
+}
+
+function missingNodeError(query: string, available: readonly string[], mode: Mode): FeatureExtractionError {
+  const candidates = new Set<string>();
+  for (const name of available) {
+    candidates.add(name);
+    for (let i = name.indexOf('.'); i >= 0; i = name.indexOf('.', i + 1)) candidates.add(name.slice(0, i));
+  }
+  const close = closestNames(query, candidates);
+  return new FeatureExtractionError(
+    `node '${query}' is not present in the model traced in ${mode} mode.` +
+      (close.length > 0 ? ` Closest names: ${close.map((n) => `'${n}'`).join(', ')}.` : '') +
+      ' Use getGraphNodeNames(model) to list the nodes; the train and eval graphs may differ, in which case ' +
+      'give trainReturnNodes and evalReturnNodes separately.',
+  );
+}
+
+/** Rewrites a traced graph to return the requested nodes as `{ key: value }` and prunes the rest. */
+function selectOutputs(graph: Graph, tracer: NodePathTracer, requested: Map<string, string>, mode: Mode): void {
+  const available = tracer.nodeNames();
+  for (const query of requested.keys()) {
+    if (!available.some((name) => isUnder(name, query))) throw missingNodeError(query, available, mode);
+  }
+  const output = graph.findOutput();
+  if (output !== undefined) {
+    output.args = [];
+    graph.eraseNode(output);
+  }
+  // A truncated name means the last node (in execution order) under it: search backwards.
+  const found = new Map<string, Node>();
+  const pending = new Map(requested);
+  for (const node of graph.reversedNodes()) {
+    if (pending.size === 0) break;
+    const name = tracer.nodeToQualname.get(node);
+    if (name === undefined) continue;
+    for (const query of pending.keys()) {
+      if (isUnder(name, query)) {
+        found.set(query, node);
+        pending.delete(query);
+        break;
+      }
+    }
+  }
+  const result: Record<string, Node> = {};
+  for (const [query, key] of requested) {
+    Object.defineProperty(result, key, { value: found.get(query)!, enumerable: true, writable: true });
+  }
+  graph.output(result);
+  graph.eliminateDeadCode();
+}
+
+/**
+ * A module returning intermediate nodes of `model` as `{ key: tensor }`, like torchvision's
+ * `create_feature_extractor`: the model is traced (in train and eval mode), the requested nodes
+ * become the outputs, and everything they do not need, computation and parameters, is dropped.
+ * Outputs come in the order requested. The model's training flag is left as it was.
+ *
+ * @example
+ * const extractor = createFeatureExtractor(resnet18(), { returnNodes: { layer1: 'feat1', layer3: 'feat2' } });
+ * const out = extractor.call(rand([1, 3, 224, 224])) as Record<string, Tensor>;
+ * // out.feat1.shape = [1, 64, 56, 56], out.feat2.shape = [1, 256, 14, 14]
+ */
+export function createFeatureExtractor(model: Module, options: FeatureExtractorOptions): DualGraphModule {
+  checkOptions(options);
+  const requested: Record<Mode, Map<string, string>> = options.returnNodes !== undefined
+    ? { train: toNodeMap(options.returnNodes, 'returnNodes'), eval: toNodeMap(options.returnNodes, 'returnNodes') }
+    : {
+        train: toNodeMap(options.trainReturnNodes!, 'trainReturnNodes'),
+        eval: toNodeMap(options.evalReturnNodes!, 'evalReturnNodes'),
+      };
+  const tracerOptions = withDefaultLeaves(options.tracerOptions);
+  const traceOptions = options.concreteArgs !== undefined ? { concreteArgs: options.concreteArgs } : {};
+  const wasTraining = model.training;
+  try {
+    const graphs = {} as Record<Mode, Graph>;
+    const names = {} as Record<Mode, string[]>;
+    const constants = new Map<string, Tensor>();
+    for (const mode of ['train', 'eval'] as const) {
+      model.train(mode === 'train');
+      const tracer = new NodePathTracer(tracerOptions);
+      tracer.constantPrefix = `_tensor_constant_${mode}`;
+      const graph = tracer.trace(model, traceOptions);
+      selectOutputs(graph, tracer, requested[mode], mode);
+      graphs[mode] = graph;
+      names[mode] = tracer.nodeNames();
+      for (const [name, t] of tracer.tensorConstants) constants.set(name, t);
+    }
+    if (options.suppressDiffWarning !== true) warnGraphDifferences(names.train, names.eval);
+    const extractor = new DualGraphModule(model, graphs.train, graphs.eval, model.className, constants);
+    return extractor.train(wasTraining);
+  } finally {
+    model.train(wasTraining);
+  }
+}

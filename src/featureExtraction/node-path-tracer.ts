@@ -1,0 +1,70 @@
+/**
+ * The tracer behind feature extraction: names every node by its path in the module hierarchy,
+ * exactly as torchvision's NodePathTracer (0.14) does:
+ *
+ * - a `call_module` node is named by the module's path (`layer1.0.conv1`);
+ * - any other node by the path of the module whose forward made it, a `.`, and its graph name
+ *   (`layer1.0.add`); at the top level, just the graph name (`x`, `flatten`);
+ * - a trailing `_{n}` (graph names carry a global counter) is dropped, then a counter scoped to
+ *   that name is added back: `relu`, `relu_1`, ... within one parent.
+ *
+ * torchvision finds the counter by scanning all earlier names (quadratic); a map from each base
+ * name to its last counter gives the same names in linear time.
+ */
+import { type Module } from '../nn/module.js';
+import type { Node, Opcode, Target } from '../fx/node.js';
+import type { TracedValue } from '../fx/proxy.js';
+import { Tracer, type TracerOptions } from '../fx/tracer.js';
+import { TORCHVISION_OPS_LEAF_MODULES } from '../nn/vision-ops/index.js';
+
+export class NodePathTracer extends Tracer {
+  /** The dotted path of the module whose forward is being traced ('' for the root). */
+  private currentModuleQualname = '';
+  /** Each recorded node's name, in execution order. */
+  readonly nodeToQualname = new Map<Node, string>();
+  private readonly lastSuffix = new Map<string, number>();
+
+  override callModule(m: Module, forward: (...args: unknown[]) => unknown, args: unknown[]): unknown {
+    const previous = this.currentModuleQualname;
+    try {
+      const path = this.pathOfModule(m);
+      this.currentModuleQualname = path;
+      if (!this.isLeafModule(m, path)) return forward(...args);
+      return this.createProxy('call_module', path, args);
+    } finally {
+      this.currentModuleQualname = previous;
+    }
+  }
+
+  override createProxy(op: Opcode, target: Target, args: readonly unknown[]): TracedValue {
+    const proxy = super.createProxy(op, target, args);
+    const node = proxy.node!;
+    this.nodeToQualname.set(node, this.qualnameOf(node));
+    return proxy;
+  }
+
+  private qualnameOf(node: Node): string {
+    let name = this.currentModuleQualname;
+    if (node.op !== 'call_module') name = name === '' ? node.name : `${name}.${node.name}`;
+    // Undo the graph's global counter (torchvision's `.+_[0-9]+$` test)...
+    if (/^.+_[0-9]+$/s.test(name)) name = name.slice(0, name.lastIndexOf('_'));
+    // ... and count repeats within this name instead.
+    const last = this.lastSuffix.get(name);
+    const suffix = last === undefined ? 0 : last + 1;
+    this.lastSuffix.set(name, suffix);
+    return suffix === 0 ? name : `${name}_${suffix}`;
+  }
+
+  /** The names of all recorded nodes, in execution order. */
+  nodeNames(): string[] {
+    return [...this.nodeToQualname.values()];
+  }
+}
+
+/**
+ * Tracer options with torchvision's defaults appended: its ops modules (Conv2dNormActivation,
+ * SqueezeExcitation, StochasticDepth, FeaturePyramidNetwork, ...) are leaves.
+ */
+export function withDefaultLeaves(options: TracerOptions = {}): TracerOptions {
+  return { ...options, leafModules: [...(options.leafModules ?? []), ...TORCHVISION_OPS_LEAF_MODULES] };
+}

@@ -1,0 +1,83 @@
+/**
+ * Code generation: a graph as the source of a readable JavaScript function, one statement per
+ * node, as torch.fx's `python_code`. Safety: node names are identifiers made by the graph's
+ * namespace, every string the user controls (module paths, output keys) appears only as a
+ * JSON-escaped string literal, and values that are not plain literals are passed in an array
+ * rather than written out. Nothing a user passes can become code.
+ */
+import { type Argument, Node, isPlainObject } from './node.js';
+import type { Graph } from './graph.js';
+
+export interface GeneratedCode {
+  /** The function's source, as shown by `GraphModule.code`. */
+  source: string;
+  /** Values the code refers to as `__consts[i]` (tensors, wrapped functions, index objects). */
+  constants: unknown[];
+}
+
+function numberLiteral(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '-Infinity';
+  return Object.is(v, -0) ? '-0' : String(v);
+}
+
+class Emitter {
+  readonly constants: unknown[] = [];
+
+  constant(value: unknown): string {
+    this.constants.push(value);
+    return `__consts[${this.constants.length - 1}]`;
+  }
+
+  literal(arg: Argument): string {
+    if (arg instanceof Node) return arg.name;
+    if (typeof arg === 'number') return numberLiteral(arg);
+    if (typeof arg === 'bigint') return `${arg}n`;
+    if (typeof arg === 'string') return JSON.stringify(arg);
+    if (typeof arg === 'boolean' || arg === null || arg === undefined) return String(arg);
+    if (Array.isArray(arg)) return `[${arg.map((a: Argument) => this.literal(a)).join(', ')}]`;
+    if (isPlainObject(arg)) {
+      const entries = Object.keys(arg).map((k) => {
+        // A quoted "__proto__" key in a literal would set the prototype; a computed key does not.
+        const key = k === '__proto__' ? `[${JSON.stringify(k)}]` : JSON.stringify(k);
+        return `${key}: ${this.literal(arg[k] as Argument)}`;
+      });
+      return `{ ${entries.join(', ')} }`;
+    }
+    return this.constant(arg);
+  }
+}
+
+/** The source of `forward(...)` for `graph`, run by `GraphModule` with its environment. */
+export function generateCode(graph: Graph): GeneratedCode {
+  const emitter = new Emitter();
+  const params: string[] = [];
+  const body: string[] = [];
+  for (const node of graph.nodes()) {
+    const args = node.args.map((a) => emitter.literal(a)).join(', ');
+    switch (node.op) {
+      case 'placeholder':
+        params.push(node.name);
+        break;
+      case 'get_attr':
+        body.push(`const ${node.name} = __self.getAttr(${JSON.stringify(node.target)});`);
+        break;
+      case 'call_module':
+        body.push(`const ${node.name} = __self.getSubmodule(${JSON.stringify(node.target)}).call(${args});`);
+        break;
+      case 'call_function':
+      case 'call_method': {
+        const callee =
+          typeof node.target === 'function' ? emitter.constant(node.target) : `__ops[${JSON.stringify(node.target)}]`;
+        body.push(`const ${node.name} = ${callee}(${args});`);
+        break;
+      }
+      case 'output':
+        body.push(`return ${emitter.literal(node.args[0])};`);
+        break;
+    }
+  }
+  const source = `function forward(${params.join(', ')}) {\n${body.map((l) => `  ${l}`).join('\n')}\n}`;
+  return { source, constants: emitter.constants };
+}

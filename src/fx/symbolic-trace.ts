@@ -1,0 +1,15 @@
+import type { Module } from '../nn/module.js';
+import { GraphModule } from './graph-module.js';
+import { type TraceOptions, Tracer, type TracerOptions } from './tracer.js';
+
+/**
+ * Traces `root` and returns a `GraphModule` computing the same thing, like `torch.fx.symbolic_trace`.
+ * @example
+ * const gm = symbolicTrace(model);
+ * console.log(gm.code);
+ */
+export function symbolicTrace(root: Module, options: TracerOptions & TraceOptions = {}): GraphModule {
+  const tracer = new Tracer(options);
+  const graph = tracer.trace(root, options);
+  return new GraphModule(root, graph, { className: root.className, constants: tracer.tensorConstants });
+}
