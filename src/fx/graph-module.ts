@@ -4,7 +4,7 @@
  * and its `forward` is JavaScript generated from the graph (`.code`); call `recompile()` after
  * editing `graph`.
  */
-import { Module } from '../nn/module.js';
+import { Module, setOwnField } from '../nn/module.js';
 import type { AnyOp } from '../ops/op.js';
 import { getOp } from '../ops/registry.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -77,18 +77,19 @@ export class GraphModule extends Module {
   private installAt(path: string, value: unknown, asBuffer: boolean): void {
     const parts = path.split('.');
     const last = parts.pop()!;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the walk starts here
     let holder: Module = this;
     for (const part of parts) {
       let next = own(holder, part);
       if (!(next instanceof Module)) {
         next = new AttributeContainer();
-        (holder as unknown as Record<string, unknown>)[part] = next;
+        setOwnField(holder, part, next);
       }
       holder = next as Module;
     }
     if (own(holder, last) !== undefined) return;
     if (asBuffer && value instanceof Tensor) holder.registerBuffer(last, value);
-    else (holder as unknown as Record<string, unknown>)[last] = value;
+    else setOwnField(holder, last, value);
   }
 
   /** The tensor at a dotted path in this module (what get_attr nodes read). */

@@ -197,7 +197,7 @@ export class Graph {
       typeof n.target === 'function' ? n.target.name || '<function>' : n.target,
       n
         .format()
-        .replace(/^.*\(args = /, '(')
+        .replace(/^.*\(args = /, '')
         .replace(/\)$/, ''),
     ]);
     const header = ['opcode', 'name', 'target', 'args'];

@@ -64,7 +64,17 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
     this.root = root;
     this.graph = new Graph();
     this.modulePaths = new Map();
-    for (const [path, m] of root.namedModules()) this.modulePaths.set(m, path);
+    for (const [path, m] of root.namedModules()) {
+      this.modulePaths.set(m, path);
+      for (const [name] of m.namedChildren()) {
+        if (name.includes('.')) {
+          throw new TraceError(
+            `module name '${name}' in ${path === '' ? root.className : `'${path}'`} contains '.', which node paths ` +
+              `use as separator (PyTorch refuses such names too): rename it`,
+          );
+        }
+      }
+    }
     this.tensorPaths = new Map();
     for (const [path, t] of root.namedParameters()) this.tensorPaths.set(t, path);
     for (const [path, t] of root.namedBuffers()) this.tensorPaths.set(t, path);

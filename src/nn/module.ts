@@ -26,6 +26,14 @@ export type ModuleCallInterceptor = (
   args: unknown[],
 ) => unknown;
 
+/**
+ * Sets an own enumerable property. Names come from users (ModuleDict keys, checkpoint keys), and
+ * plain assignment to '__proto__' would replace the object's prototype instead.
+ */
+export function setOwnField(target: object, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
+}
+
 let callInterceptor: ModuleCallInterceptor | undefined;
 
 /** Installs `interceptor` while `body` runs. Used by the tracer only. */
@@ -92,7 +100,7 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
   registerBuffer(name: string, value: Tensor | null, options: { persistent?: boolean } = {}): void {
     this.#buffers.add(name);
     if (options.persistent === false) this.#nonPersistentBuffers.add(name);
-    (this as unknown as Record<string, unknown>)[name] = value;
+    setOwnField(this, name, value);
   }
 
   isBuffer(name: string): boolean {
@@ -208,7 +216,7 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     if (!(Object.hasOwn(this, name) && (this as unknown as Record<string, unknown>)[name] instanceof Tensor)) {
       throw new RangeError(`[setTensor] ${this.className} has no tensor '${name}'`);
     }
-    (this as unknown as Record<string, unknown>)[name] = value;
+    setOwnField(this, name, value);
   }
 
   /** Calls `fn` on every module, children first, like `nn.Module.apply`. */

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Module } from '../nn/module.js';
+import { F } from '../ops/index.js';
+import { randn, tensor } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { GraphModule } from './graph-module.js';
+import { Graph } from './graph.js';
+import { Interpreter } from './interpreter.js';
+import { symbolicTrace } from './symbolic-trace.js';
+
+const HOSTILE = [
+  'plain',
+  '__proto__',
+  'constructor',
+  'class',
+  'it\'s "quoted"',
+  'back\\slash',
+  'new\nline',
+  '"); throw new Error("injected"); ("',
+  '`${(() => { throw new Error("injected") })()}`',
+  '\u2028',
+];
+
+class Shift extends Module<[Tensor], Tensor> {
+  bias = tensor([1, 2]);
+  forward(x: Tensor): Tensor {
+    return x.add(this.bias);
+  }
+}
+
+class Holder extends Module<[Tensor], Record<string, Tensor>> {
+  constructor() {
+    super();
+    // Children under arbitrary keys, as a ModuleDict allows.
+    // defineProperty, as plain assignment to '__proto__' would replace the prototype.
+    for (const key of HOSTILE)
+      Object.defineProperty(this, key, { value: new Shift(), enumerable: true, writable: true });
+  }
+  forward(x: Tensor): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const key of HOSTILE) {
+      Object.defineProperty(out, key, {
+        value: ((this as unknown as Record<string, Module>)[key] as Shift).call(x),
+        enumerable: true,
+      });
+    }
+    return out;
+  }
+}
+
+test('module paths and output keys with quotes, newlines, __proto__ and keywords give valid code and exact keys', () => {
+  const gm = symbolicTrace(new Holder());
+  const out = gm.call(tensor([10, 20])) as Record<string, Tensor>;
+  assert.deepEqual(Object.keys(out), HOSTILE);
+  assert.equal(Object.getPrototypeOf(out), Object.prototype, '__proto__ is an own key, not the prototype');
+  for (const key of HOSTILE) assert.deepEqual(out[key]!.toArray(), [11, 22]);
+});
+
+test('a module name containing a dot is refused, since node paths use dots', () => {
+  const m = new Holder();
+  Object.defineProperty(m, 'a.b', { value: new Shift(), enumerable: true });
+  assert.throws(() => symbolicTrace(m), { name: 'TraceError', message: /module name 'a\.b' .*contains '\.'/ });
+});
+
+test('a graph module keeps only what its graph references and recompiles after edits', () => {
+  class Two extends Module<[Tensor], Tensor> {
+    used = new Shift();
+    unused = new Shift();
+    forward(x: Tensor): Tensor {
+      return this.used.call(x);
+    }
+  }
+  const gm = symbolicTrace(new Two());
+  assert.deepEqual([...gm.stateDict().keys()], ['used.bias']);
+  const output = gm.graph.findOutput()!;
+  const result = output.args[0] as NonNullable<(typeof output.args)[0]>;
+  gm.graph.insertingBefore(output, () => {
+    const relu = gm.graph.callFunction('relu', [result]);
+    output.args = [relu];
+  });
+  gm.recompile();
+  assert.match(gm.code, /const relu = __ops\["relu"\]\(add\);\n {2}return relu;/);
+  assert.deepEqual((gm.call(tensor([-5, 1])) as Tensor).toArray(), [0, 3]);
+});
+
+test("the interpreter gives the graph module's result and names the failing node", () => {
+  class Net extends Module<[Tensor], Tensor> {
+    forward(x: Tensor): Tensor {
+      return F.relu(F.conv2d(x, randn([2, 3, 1, 1])));
+    }
+  }
+  const gm = symbolicTrace(new Net());
+  const x = randn([1, 3, 4, 4]);
+  const viaCode = gm.call(x) as Tensor;
+  const viaInterpreter = new Interpreter(gm, gm.graph).run(x) as Tensor;
+  assert.deepEqual(Array.from(viaInterpreter.data), Array.from(viaCode.data));
+  assert.throws(() => new Interpreter(gm, gm.graph).run(randn([1, 2, 4, 4])), {
+    name: 'InterpreterError',
+    message: /While executing %conv2d .*\[conv2d\] input has 2 channels/,
+  });
+});
+
+test('generated code is readable: one statement per node', () => {
+  const graph = new Graph();
+  const x = graph.placeholder('x');
+  const r = graph.callFunction('relu', [x]);
+  graph.output({ out: r, scale: 0.5, nan: NaN, neg: -0 });
+  const gm = new GraphModule(new Shift(), graph);
+  assert.equal(
+    gm.code,
+    'function forward(x) {\n  const relu = __ops["relu"](x);\n  return { "out": relu, "scale": 0.5, "nan": NaN, "neg": -0 };\n}',
+  );
+});
