@@ -39,7 +39,10 @@ export class NodePathTracer extends Tracer {
   override createProxy(op: Opcode, target: Target, args: readonly unknown[]): TracedValue {
     const proxy = super.createProxy(op, target, args);
     const node = proxy.node!;
-    this.nodeToQualname.set(node, this.qualnameOf(node));
+    const qualname = this.qualnameOf(node);
+    this.nodeToQualname.set(node, qualname);
+    // Kept on the node so that later stages (ONNX export names its nodes with it) can find it.
+    node.meta.qualname = qualname;
     return proxy;
   }
 
