@@ -13,24 +13,110 @@ type Method<Fn> = Fn extends (self: Tensor, ...rest: infer R) => infer O ? (...r
 
 declare module '../tensor/tensor.js' {
   interface Tensor {
+    abs: Method<typeof F.abs>;
     add: Method<typeof F.add>;
+    amax: Method<typeof F.amax>;
+    bmm: Method<typeof F.bmm>;
+    clamp: Method<typeof F.clamp>;
+    div: Method<typeof F.div>;
+    eq: Method<typeof F.eq>;
+    erf: Method<typeof F.erf>;
+    exp: Method<typeof F.exp>;
+    ge: Method<typeof F.ge>;
+    gt: Method<typeof F.gt>;
+    le: Method<typeof F.le>;
+    log: Method<typeof F.log>;
+    logSoftmax: Method<typeof F.logSoftmax>;
+    lt: Method<typeof F.lt>;
+    maskedFill: Method<typeof F.maskedFill>;
+    matmul: Method<typeof F.matmul>;
+    maximum: Method<typeof F.maximum>;
+    mean: Method<typeof F.mean>;
+    minimum: Method<typeof F.minimum>;
+    mul: Method<typeof F.mul>;
+    ne: Method<typeof F.ne>;
+    neg: Method<typeof F.neg>;
+    pow: Method<typeof F.pow>;
     relu: Method<typeof F.relu>;
-    // (numeric ops: add entries above this line)
-    // (shape ops: add entries above this line)
+    sigmoid: Method<typeof F.sigmoid>;
+    softmax: Method<typeof F.softmax>;
+    sqrt: Method<typeof F.sqrt>;
+    sub: Method<typeof F.sub>;
+    sum: Method<typeof F.sum>;
+    tanh: Method<typeof F.tanh>;
+    chunk: Method<typeof F.chunk>;
+    contiguous: Method<typeof F.contiguous>;
+    expand: Method<typeof F.expand>;
+    flatten: Method<typeof F.flatten>;
+    getitem: Method<typeof F.getitem>;
+    permute: Method<typeof F.permute>;
+    repeat: Method<typeof F.repeat>;
+    reshape: Method<typeof F.reshape>;
+    roll: Method<typeof F.roll>;
+    size: Method<typeof F.size>;
+    split: Method<typeof F.split>;
+    squeeze: Method<typeof F.squeeze>;
+    to: Method<typeof F.to>;
+    transpose: Method<typeof F.transpose>;
+    unsqueeze: Method<typeof F.unsqueeze>;
+    view: Method<typeof F.view>;
   }
 }
 
-const methods: Record<string, AnyOp> = {
+const methods: Record<string, unknown> = {
+  abs: F.abs,
   add: F.add,
+  amax: F.amax,
+  bmm: F.bmm,
+  clamp: F.clamp,
+  div: F.div,
+  eq: F.eq,
+  erf: F.erf,
+  exp: F.exp,
+  ge: F.ge,
+  gt: F.gt,
+  le: F.le,
+  log: F.log,
+  logSoftmax: F.logSoftmax,
+  lt: F.lt,
+  maskedFill: F.maskedFill,
+  matmul: F.matmul,
+  maximum: F.maximum,
+  mean: F.mean,
+  minimum: F.minimum,
+  mul: F.mul,
+  ne: F.ne,
+  neg: F.neg,
+  pow: F.pow,
   relu: F.relu,
-  // (numeric ops: add entries above this line)
-  // (shape ops: add entries above this line)
-} as unknown as Record<string, AnyOp>;
+  sigmoid: F.sigmoid,
+  softmax: F.softmax,
+  sqrt: F.sqrt,
+  sub: F.sub,
+  sum: F.sum,
+  tanh: F.tanh,
+  chunk: F.chunk,
+  contiguous: F.contiguous,
+  expand: F.expand,
+  flatten: F.flatten,
+  getitem: F.getitem,
+  permute: F.permute,
+  repeat: F.repeat,
+  reshape: F.reshape,
+  roll: F.roll,
+  size: F.size,
+  split: F.split,
+  squeeze: F.squeeze,
+  to: F.to,
+  transpose: F.transpose,
+  unsqueeze: F.unsqueeze,
+  view: F.view,
+};
 
 for (const [method, op] of Object.entries(methods)) {
   Object.defineProperty(Tensor.prototype, method, {
     value: function (this: Tensor, ...args: unknown[]) {
-      return callOp(op, [this, ...args], true);
+      return callOp(op as AnyOp, [this, ...args], true);
     },
     writable: true,
     configurable: true,

@@ -61,11 +61,21 @@ export function lowerOperands(ctx: LoweringContext, a: Value | number, b: Value 
   return [operand(a), operand(b)];
 }
 
+/** On two numbers a binary op is plain arithmetic (traced sizes when run), and typed so. */
+export type ScalarOverload = (a: number, b: number) => number;
+
 export function defineBinaryOp(name: string, onnxOp: string, scalar: (a: number, b: number) => number) {
-  return defineOp({
-    name,
-    infer: (a: Operand, b: Operand) => inferBinary(name, a, b),
-    lower: (ctx, a, b) => ctx.emit(onnxOp, lowerOperands(ctx, a, b)),
-    scalar,
-  });
+  return withScalarOverload(
+    defineOp({
+      name,
+      infer: (a: Operand, b: Operand) => inferBinary(name, a, b),
+      lower: (ctx, a, b) => ctx.emit(onnxOp, lowerOperands(ctx, a, b)),
+      scalar,
+    }),
+  );
+}
+
+/** Adds the number-only call signature (first, so that it wins overload resolution). */
+export function withScalarOverload<T>(op: T): ScalarOverload & T {
+  return op as ScalarOverload & T;
 }

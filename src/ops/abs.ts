@@ -1,0 +1,3 @@
+import { defineUnaryOp } from './helpers/elementwise.js';
+
+export const abs = defineUnaryOp('abs', (ctx, x) => ctx.emit('Abs', [x]));

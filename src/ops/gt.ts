@@ -1,0 +1,3 @@
+import { defineComparisonOp } from './helpers/comparison.js';
+
+export const gt = defineComparisonOp('gt', 'Greater');

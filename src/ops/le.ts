@@ -1,0 +1,3 @@
+import { defineComparisonOp } from './helpers/comparison.js';
+
+export const le = defineComparisonOp('le', 'LessOrEqual');

@@ -1,0 +1,37 @@
+import { formatShape } from '../tensor/shape.js';
+import type { TensorMeta } from '../tensor/tensor.js';
+import { expectFloat, expectRank, expectTensor } from './helpers/checks.js';
+import { defineOp } from './registry.js';
+
+/**
+ * x W^T + b over the last dimension, as `F.linear`.
+ * @example
+ * F.linear(randn([2, 4]), randn([3, 4]), zeros([3])); // [2, 3]
+ */
+export const linear = defineOp({
+  name: 'linear',
+  infer: (x: TensorMeta, weight: TensorMeta, bias: TensorMeta | null = null): TensorMeta => {
+    expectTensor('linear', 'input', x);
+    expectTensor('linear', 'weight', weight);
+    expectFloat('linear', 'input', x);
+    expectRank('linear', 'weight', weight, [2]);
+    if (x.shape.length === 0) throw new RangeError('[linear] input must have at least one dimension');
+    const [outF, inF] = weight.shape as [number, number];
+    if (x.shape[x.shape.length - 1] !== inF) {
+      throw new RangeError(
+        `[linear] input ${formatShape(x.shape)} has ${x.shape[x.shape.length - 1]} features but weight ${formatShape(weight.shape)} expects ${inF}`,
+      );
+    }
+    if (bias !== null && bias !== undefined && (bias.shape.length !== 1 || bias.shape[0] !== outF)) {
+      throw new RangeError(`[linear] bias must have shape [${outF}], got ${formatShape(bias.shape)}`);
+    }
+    return { dtype: x.dtype, shape: [...x.shape.slice(0, -1), outF] };
+  },
+  lower: (ctx, x, weight, bias = null) => {
+    const hasBias = bias !== null && bias !== undefined;
+    // Gemm is the fast path for the common 2-D case.
+    if (x.shape.length === 2) return ctx.emit('Gemm', hasBias ? [x, weight, bias] : [x, weight], { transB: 1 });
+    const product = ctx.emit('MatMul', [x, ctx.emit('Transpose', [weight], { perm: [1, 0] })]);
+    return hasBias ? ctx.emit('Add', [product, bias]) : product;
+  },
+});

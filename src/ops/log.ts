@@ -1,0 +1,3 @@
+import { defineSimpleUnaryOp } from './helpers/elementwise.js';
+
+export const log = defineSimpleUnaryOp('log', 'Log');

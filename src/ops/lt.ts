@@ -1,0 +1,3 @@
+import { defineComparisonOp } from './helpers/comparison.js';
+
+export const lt = defineComparisonOp('lt', 'Less');

@@ -1,0 +1,40 @@
+import { normalizeDim } from '../tensor/shape.js';
+import type { TensorMeta } from '../tensor/tensor.js';
+import { expectTensor } from './helpers/checks.js';
+import { defineOp } from './registry.js';
+
+function pairs(
+  x: { shape: readonly unknown[] },
+  shifts: number | readonly number[],
+  dims: number | readonly number[],
+): [number, number][] {
+  const s = typeof shifts === 'number' ? [shifts] : shifts;
+  const d = typeof dims === 'number' ? [dims] : dims;
+  if (s.length !== d.length)
+    throw new RangeError(`[roll] shifts and dims must have the same length, got ${s.length} and ${d.length}`);
+  return s.map((shift, i) => [shift, normalizeDim(d[i]!, x.shape.length, 'roll')]);
+}
+
+/** Rotates elements along dims, as `torch.roll(x, shifts, dims)`. */
+export const roll = defineOp({
+  name: 'roll',
+  infer: (x: TensorMeta, shifts: number | readonly number[], dims: number | readonly number[]): TensorMeta => {
+    expectTensor('roll', 'input', x);
+    pairs(x, shifts, dims);
+    return { dtype: x.dtype, shape: x.shape };
+  },
+  shapeSpecific: true,
+  lower: (ctx, x, shifts, dims) => {
+    let out = x.name;
+    for (const [shift, axis] of pairs(x, shifts, dims)) {
+      const size = ctx.staticDim(x, axis, 'roll');
+      const k = ((shift % size) + size) % size;
+      if (k === 0) continue;
+      const axes = ctx.int64s([axis]);
+      const tail = ctx.emit('Slice', [out, ctx.int64s([size - k]), ctx.int64s([size]), axes]);
+      const head = ctx.emit('Slice', [out, ctx.int64s([0]), ctx.int64s([size - k]), axes]);
+      out = ctx.emit('Concat', [tail, head], { axis });
+    }
+    return out === x.name ? ctx.emit('Identity', [x]) : out;
+  },
+});

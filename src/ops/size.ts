@@ -1,0 +1,22 @@
+import { normalizeDim } from '../tensor/shape.js';
+import type { TensorMeta } from '../tensor/tensor.js';
+import { expectTensor } from './helpers/checks.js';
+import { defineOp } from './registry.js';
+
+/**
+ * `Tensor.size()`: the shape, or one size. Plain JS when run; traced, it records a node, and
+ * exported it becomes Shape/Gather so that sizes stay dynamic.
+ */
+export const size = defineOp({
+  name: 'size',
+  infer: (x: TensorMeta, dim?: number): TensorMeta => {
+    expectTensor('size', 'input', x);
+    return { dtype: 'int64', shape: dim === undefined ? [x.shape.length] : [] };
+  },
+  direct: (x, dim) => (dim === undefined ? [...x.shape] : x.shape[normalizeDim(dim, x.shape.length, 'size')]!) as never,
+  lower: (ctx, x, dim) => {
+    const shape = ctx.emit('Shape', [x]);
+    if (dim === undefined) return shape;
+    return ctx.emit('Gather', [shape, ctx.constant(normalizeDim(dim, x.shape.length, 'size'), 'int64')], { axis: 0 });
+  },
+});

@@ -1,0 +1,3 @@
+import { defineSimpleUnaryOp } from './helpers/elementwise.js';
+
+export const sqrt = defineSimpleUnaryOp('sqrt', 'Sqrt');
