@@ -112,11 +112,14 @@ test('the train/eval test: dropout p=1 and training branches, in either starting
   checks(extractor.train(), 'train');
 });
 
-test('graph differences give torchvision\'s warning, unless suppressed', async () => {
+test("graph differences give torchvision's warning, unless suppressed", async () => {
   const model = new TrainEvalModel();
   const warned = await warningsDuring(() => getGraphNodeNames(model));
   assert.equal(warned.length, 1);
-  assert.match(warned[0]!, /^The nodes obtained by tracing the model in train mode are different to those obtained in eval mode/);
+  assert.match(
+    warned[0]!,
+    /^The nodes obtained by tracing the model in train mode are different to those obtained in eval mode/,
+  );
   assert.deepEqual(await warningsDuring(() => getGraphNodeNames(model, { suppressDiffWarning: true })), []);
   assert.deepEqual(await warningsDuring(() => getGraphNodeNames(new TestModule())), []);
 });
@@ -152,7 +155,9 @@ test("the blog's wrap('len') example", () => {
 test('return nodes as a list or a map, truncated names select the last node under them, order as requested', () => {
   const model = new CNN(3, 2, 10).eval();
   const asList = createFeatureExtractor(model, { returnNodes: ['blocks.1', 'blocks.0'] });
-  const asMap = createFeatureExtractor(model, { returnNodes: { 'blocks.1.downsample': 'deep', 'blocks.0': 'shallow' } });
+  const asMap = createFeatureExtractor(model, {
+    returnNodes: { 'blocks.1.downsample': 'deep', 'blocks.0': 'shallow' },
+  });
   const x = rand([1, 3, 32, 32]);
   const fromList = asList.call(x) as Record<string, Tensor>;
   const fromMap = asMap.call(x) as Record<string, Tensor>;
@@ -165,7 +170,7 @@ test('return nodes as a list or a map, truncated names select the last node unde
   assert.ok(![...asList.graph.nodes()].some((n) => n.name === 'cls'));
 });
 
-test('argument checks, with torchvision\'s conditions', () => {
+test("argument checks, with torchvision's conditions", () => {
   const model = new TestModule();
   const nodes = ['relu'];
   const cases: [object, RegExp][] = [
@@ -177,11 +182,14 @@ test('argument checks, with torchvision\'s conditions', () => {
     [{ relu: 'out' }, /unknown option\(s\) "relu".*returnNodes/],
   ];
   for (const [options, message] of cases) {
-    assert.throws(() => createFeatureExtractor(model, options), (e: unknown) => {
-      assert.ok(e instanceof FeatureExtractionError, String(e));
-      assert.match(e.message, message);
-      return true;
-    });
+    assert.throws(
+      () => createFeatureExtractor(model, options),
+      (e: unknown) => {
+        assert.ok(e instanceof FeatureExtractionError, String(e));
+        assert.match(e.message, message);
+        return true;
+      },
+    );
   }
 });
 
@@ -196,7 +204,10 @@ test('an unknown node is an error listing the closest existing names', () => {
     message: /node 'l' is not present in the model traced in train mode/,
   });
   // 'submod' is a string prefix but not a path prefix.
-  assert.throws(() => createFeatureExtractor(new TestModule(), { returnNodes: ['submod'] }), /Closest names: 'submodule'/);
+  assert.throws(
+    () => createFeatureExtractor(new TestModule(), { returnNodes: ['submod'] }),
+    /Closest names: 'submodule'/,
+  );
 });
 
 test('featureInfo gives shapes, channels and strides without running the model', () => {

@@ -94,7 +94,7 @@ test("the interpreter gives the graph module's result and names the failing node
   const x = randn([1, 3, 4, 4]);
   const viaCode = gm.call(x) as Tensor;
   const viaInterpreter = new Interpreter(gm, gm.graph).run(x) as Tensor;
-  assert.deepEqual(Array.from(viaInterpreter.data), Array.from(viaCode.data));
+  assert.deepEqual(viaInterpreter.toArray(), viaCode.toArray());
   assert.throws(() => new Interpreter(gm, gm.graph).run(randn([1, 2, 4, 4])), {
     name: 'InterpreterError',
     message: /While executing %conv2d .*\[conv2d\] input has 2 channels/,

@@ -23,7 +23,7 @@ import type { LoweringContext, Value } from './lowering.js';
 export type Public<T> = T extends TensorMeta
   ? Tensor
   : T extends readonly (infer E)[]
-    ? Public<E>[]
+    ? readonly Public<E>[]
     : T extends null | undefined
       ? T
       : T;

@@ -10,7 +10,42 @@ import type { Tensor } from '../tensor/tensor.js';
 import { F } from './index.js';
 import { type IndexItem, slice } from './getitem.js';
 
-type Call = (t: (name: string) => Tensor, p: Record<string, never>, c: FixtureCase) => Tensor | Tensor[];
+/** The parameters the fixture cases carry; `never` lets each call pass them where it needs. */
+type Params = Record<
+  | 'scalar'
+  | 'dim'
+  | 'keepdim'
+  | 'momentum'
+  | 'normalizedShape'
+  | 'numGroups'
+  | 'outputSize'
+  | 'value'
+  | 'startDim'
+  | 'endDim'
+  | 'shape'
+  | 'dims'
+  | 'dim0'
+  | 'dim1'
+  | 'sizes'
+  | 'repeats'
+  | 'chunks'
+  | 'split'
+  | 'index'
+  | 'shifts'
+  | 'pad'
+  | 'dtype'
+  | 'kernelSize'
+  | 'approximate'
+  | 'roundingMode'
+  | 'training'
+  | 'mode'
+  | 'min'
+  | 'max'
+  | 'p',
+  never
+>;
+
+type Call = (t: (name: string) => Tensor, p: Params, c: FixtureCase) => Tensor | readonly Tensor[];
 
 const unary =
   (fn: (x: Tensor) => Tensor): Call =>
@@ -19,7 +54,7 @@ const unary =
 const binary =
   (fn: (a: Tensor, b: Tensor | number) => Tensor): Call =>
   (t, p, c) =>
-    fn(t('a'), 'scalar' in p ? p.scalar : fixtureTensor(c, 'b'));
+    fn(t('a'), 'scalar' in c.params ? p.scalar : fixtureTensor(c, 'b'));
 
 /** Decodes the JSON form of an index (slices as {slice: [start, stop, step]}, 'tensor' for input b). */
 function decodeIndex(items: unknown[], t: (name: string) => Tensor): IndexItem<Tensor>[] {
@@ -51,7 +86,7 @@ const CALLS: Record<string, Call> = {
   add: binary(F.add),
   sub: binary(F.sub),
   mul: binary((a, b) => a.mul(b)),
-  div: (t, p, c) => F.div(t('a'), 'scalar' in p ? p.scalar : fixtureTensor(c, 'b'), p),
+  div: (t, p, c) => F.div(t('a'), 'scalar' in c.params ? p.scalar : fixtureTensor(c, 'b'), p),
   floordiv: binary(F.floordiv),
   pow: binary(F.pow),
   maximum: binary(F.maximum),
@@ -108,7 +143,7 @@ for (const file of ['ops/numeric.json', 'ops/shape.json']) {
     test(`${c.name} matches PyTorch`, () => {
       const call = CALLS[op];
       assert.ok(call !== undefined, `no call for op ${op}`);
-      const result = call((name) => fixtureTensor(c, name), c.params as Record<string, never>, c);
+      const result = call((name) => fixtureTensor(c, name), c.params as Params, c);
       const outputs = Array.isArray(result) ? result : [result];
       const expected = Object.keys(c.t).filter((k) => k.startsWith('out'));
       assert.equal(outputs.length, expected.length, 'number of outputs');

@@ -47,14 +47,18 @@ export class TrainEvalModel extends Module<[Tensor], Tensor> {
 
 /** The blog post's ConvBlock. */
 export class ConvBlock extends Module<[Tensor], Tensor> {
-  convs: nn.ModuleList<nn.Sequential>;
+  convs: nn.ModuleList<nn.Sequential<Tensor>>;
   downsample = new nn.MaxPool2d(2, { stride: 2 });
   constructor(numLayers: number, inChannels: number, outChannels: number) {
     super();
     this.convs = new nn.ModuleList(
       Array.from(
         { length: numLayers },
-        (_, i) => new nn.Sequential(new nn.Conv2d(i === 0 ? inChannels : outChannels, outChannels, 3, { padding: 1 }), new nn.ReLU()),
+        (_, i) =>
+          new nn.Sequential<Tensor>(
+            new nn.Conv2d(i === 0 ? inChannels : outChannels, outChannels, 3, { padding: 1 }),
+            new nn.ReLU(),
+          ),
       ),
     );
   }
