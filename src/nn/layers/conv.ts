@@ -36,7 +36,7 @@ export class Conv2d extends Module<[Tensor], Tensor> {
     const shape = [outChannels, inChannels / groups, kh, kw];
     this.weight = defaultWeight(shape);
     this.bias = options.bias === false ? null : defaultBias(outChannels, shape);
-    const { bias: _bias, ...convOptions } = options;
+    const { bias, ...convOptions } = options;
     this.options = convOptions;
   }
 
