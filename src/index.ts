@@ -13,3 +13,20 @@ export type { DType } from './tensor/dtype.js';
 export { setNumThreads, getNumThreads } from './runtime/threads.js';
 export { TraceError, FeatureExtractionError, WeightsError, StateDictError } from './errors.js';
 export { Module, type ForwardHook, type RemovableHandle } from './nn/module.js';
+export * as nn from './nn/index.js';
+export { loadPth, loadSafetensors, saveSafetensors, loadNpy, saveNpy, loadWeights } from './io/index.js';
+export * from './models/index.js';
+export {
+  getGraphNodeNames,
+  createFeatureExtractor,
+  featureInfo,
+  DualGraphModule,
+  NodePathTracer,
+  type FeatureExtractorOptions,
+  type GetGraphNodeNamesOptions,
+  type ReturnNodes,
+  type FeatureInfo,
+} from './featureExtraction/index.js';
+export { Graph, Node, Tracer, GraphModule, Interpreter, InterpreterError, wrap, symbolicTrace } from './fx/index.js';
+export type { TracerOptions, TraceOptions } from './fx/index.js';
+export { slice, Slice } from './ops/getitem.js';

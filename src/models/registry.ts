@@ -1,0 +1,65 @@
+/**
+ * The model registry, under torchvision's names: `registerModel`, `getModel`, `listModels`, as
+ * `torchvision.models.get_model` and `list_models`.
+ */
+import type { Module } from '../nn/module.js';
+
+export interface ModelOptions {
+  /** Output classes of the classifier (default 1000). */
+  numClasses?: number;
+}
+
+export interface ModelEntry {
+  name: string;
+  /** The builder; options are the family's, in camelCase. */
+  build: (options?: ModelOptions & Record<string, unknown>) => Module;
+  /** torchvision's preset transform for the weights it publishes. */
+  transform: { resizeSize: number; cropSize: number; interpolation: 'bilinear' | 'bicubic' };
+}
+
+const models = new Map<string, ModelEntry>();
+
+export function registerModel(entry: ModelEntry): void {
+  if (models.has(entry.name)) throw new Error(`model '${entry.name}' is registered twice`);
+  models.set(entry.name, entry);
+}
+
+/** Names of all registered models, sorted. */
+export function listModels(): string[] {
+  return [...models.keys()].sort();
+}
+
+export function getModelEntry(name: string): ModelEntry {
+  const entry = models.get(name);
+  if (entry === undefined) {
+    const close = listModels()
+      .map((n) => [n, similarity(name, n)] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 3)
+      .map(([n]) => n);
+    throw new RangeError(
+      `unknown model '${name}'. Closest: ${close.join(', ')}. See listModels() for all ${models.size}.`,
+    );
+  }
+  return entry;
+}
+
+/**
+ * A new model by torchvision's name, with random weights (load a checkpoint with `loadStateDict`).
+ * @example
+ * const model = getModel('resnet50', { numClasses: 10 });
+ */
+export function getModel(name: string, options: ModelOptions & Record<string, unknown> = {}): Module {
+  return getModelEntry(name).build(options);
+}
+
+/** Shared character bigrams, enough to rank names like 'resnet5' near 'resnet50'. */
+function similarity(a: string, b: string): number {
+  const grams = (s: string): Set<string> =>
+    new Set(Array.from({ length: Math.max(0, s.length - 1) }, (_, i) => s.slice(i, i + 2)));
+  const ga = grams(a.toLowerCase());
+  const gb = grams(b.toLowerCase());
+  let shared = 0;
+  for (const g of ga) if (gb.has(g)) shared++;
+  return (2 * shared) / Math.max(1, ga.size + gb.size);
+}
