@@ -22,7 +22,6 @@ export interface UnpicklerHooks {
   persistentLoad(pid: unknown): unknown;
 }
 
-const MARK = Symbol('mark');
 
 /** A dict as pickled, keeping insertion order and non-string keys. */
 export class PickleDict extends Map<unknown, unknown> {
