@@ -95,8 +95,14 @@ export function readStoredZip(file: Uint8Array): Map<string, Uint8Array> {
       const len = r.u16(e + 2, 'extra length');
       if (id === 0x0001) {
         let q = e + 4;
-        if (uncompressed === 0xffffffff) ((uncompressed = r.u64(q, 'zip64 size')), (q += 8));
-        if (size === 0xffffffff) ((size = r.u64(q, 'zip64 compressed size')), (q += 8));
+        if (uncompressed === 0xffffffff) {
+          uncompressed = r.u64(q, 'zip64 size');
+          q += 8;
+        }
+        if (size === 0xffffffff) {
+          size = r.u64(q, 'zip64 compressed size');
+          q += 8;
+        }
         if (localOffset === 0xffffffff) localOffset = r.u64(q, 'zip64 offset');
       }
       e += 4 + len;
