@@ -22,7 +22,6 @@ export interface UnpicklerHooks {
   persistentLoad(pid: unknown): unknown;
 }
 
-
 /** A dict as pickled, keeping insertion order and non-string keys. */
 export class PickleDict extends Map<unknown, unknown> {
   /** State given by BUILD (an OrderedDict's `_metadata`, for one). */

@@ -10,6 +10,8 @@
  * forward hooks, and while tracing it lets the tracer decide whether to record the module as one
  * node or trace through its `forward`.
  */
+// Layers and models call Tensor methods, which the ops layer installs.
+import '../ops/tensor-methods.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loadStateDictInto, type LoadStateDictOptions, type LoadStateDictResult } from './state-dict.js';
 

@@ -1,0 +1,61 @@
+/**
+ * The zoo against torchvision 0.14 (fixtures from scripts/fixtures/make_models.py): node names in
+ * train and eval mode and state-dict keys and shapes for every model, and numbers through a
+ * feature extractor for one model per family.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { getGraphNodeNames } from '../../src/featureExtraction/get-graph-node-names.js';
+import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
+import { loadPth } from '../../src/io/pth.js';
+import { getModel, listModels } from '../../src/models/index.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+import { FIXTURES_DIR, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
+
+interface ModelFixture {
+  family: string;
+  train: string[];
+  eval: string[];
+  stateDict: Record<string, number[]>;
+}
+
+const fixture = JSON.parse(readFileSync(join(FIXTURES_DIR, 'models', 'names.json'), 'utf8')) as {
+  models: Record<string, ModelFixture>;
+};
+
+for (const [name, expected] of Object.entries(fixture.models)) {
+  test(`${name}: node names and state dict equal torchvision's`, () => {
+    assert.ok(listModels().includes(name), `${name} is registered`);
+    const model = getModel(name);
+    const [train, evalNodes] = getGraphNodeNames(model, { suppressDiffWarning: true });
+    assert.deepEqual(train, expected.train, 'train-mode node names');
+    assert.deepEqual(evalNodes, expected.eval, 'eval-mode node names');
+    const keys = Object.fromEntries([...model.stateDict()].map(([k, t]) => [k, [...t.shape]]));
+    assert.deepEqual(keys, expected.stateDict);
+  });
+}
+
+const NUMBER_FAMILIES = ['resnet'];
+
+for (const family of NUMBER_FAMILIES) {
+  for (const c of loadFixture(`models/${family}-numbers.json`)) {
+    test(`${c.name}: features through createFeatureExtractor match PyTorch with torch's weights`, () => {
+      const returnNodes = c.params.returnNodes as Record<string, string>;
+      const extractor = createFeatureExtractor(getModel(c.name).eval(), { returnNodes });
+      // The pruned extractor holds exactly the parameters torchvision's pruned extractor saved.
+      extractor.loadStateDict(loadPth(join(FIXTURES_DIR, 'models', `${family}-numbers.pth`)));
+      const out = extractor.call(fixtureTensor(c, 'input')) as Record<string, Tensor>;
+      for (const key of Object.values(returnNodes))
+        assertClose(out[key], fixtureTensor(c, key), { rtol: 1e-4, atol: 1e-4 }, key);
+    });
+  }
+}
+
+test('an unknown model name suggests close ones', () => {
+  assert.throws(() => getModel('resnet5'), {
+    name: 'RangeError',
+    message: /unknown model 'resnet5'\. Closest: .*resnet50/,
+  });
+});
