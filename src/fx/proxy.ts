@@ -33,9 +33,12 @@ const NUMERIC_KEY = /^(0|[1-9][0-9]*)$/;
 function userLocation(): string {
   const frames = (new Error().stack ?? '').split('\n').slice(1);
   const user = frames.find(
-    (f) => !/[\\/](src|dist)[\\/](fx|ops|nn|featureExtraction)[\\/]/.test(f) && !f.includes('node:'),
+    (f) =>
+      !/[\\/](src|dist)[\\/](fx|ops|nn|featureExtraction)[\\/]/.test(f) &&
+      !f.includes('node:') &&
+      !f.includes('<anonymous>'),
   );
-  return user === undefined ? '' : ` (${user.trim().replace(/^at /, 'at ')})`;
+  return user === undefined ? '' : ` (${user.trim()})`;
 }
 
 export function traceErrorFor(value: TracedValue, usage: string): TraceError {

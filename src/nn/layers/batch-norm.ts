@@ -1,4 +1,5 @@
 import { batchNorm, batchNormStats } from '../../ops/batch-norm.js';
+import { isTraced } from '../../ops/tracing-hook.js';
 import { ones, zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { registerBuiltinLayer } from '../leaf.js';
@@ -43,7 +44,9 @@ export class BatchNorm2d extends Module<[Tensor], Tensor> {
 
   forward(x: Tensor): Tensor {
     const useBatchStats = this.training || this.running_mean === null;
-    if (this.training && this.running_mean !== null && this.running_var !== null) {
+    // Running statistics are updated only on real data: a traced call (shape propagation, export
+    // of a training graph) must not replace buffers with traced values.
+    if (this.training && this.running_mean !== null && this.running_var !== null && !isTraced(x)) {
       const count = Number(this.num_batches_tracked!.item()) + 1;
       this.num_batches_tracked = zeros([], { dtype: 'int64' }).add(count);
       const momentum = this.momentum ?? 1 / count;

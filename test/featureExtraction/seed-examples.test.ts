@@ -1,0 +1,127 @@
+/**
+ * The seed documents' examples with real torchvision architectures: the API page's resnet18
+ * example, the user guide's truncated names and its backbone + FPN (the MaskRCNN setup up to the
+ * FPN outputs), and torchvision's equivalence test against a hand-written intermediate-layer getter.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
+import { featureInfo } from '../../src/featureExtraction/feature-info.js';
+import { Module } from '../../src/nn/module.js';
+import { FeaturePyramidNetwork, LastLevelMaxPool } from '../../src/nn/vision-ops/feature-pyramid-network.js';
+import { resnet18, resnet50 } from '../../src/models/resnet.js';
+import { rand, randn } from '../../src/tensor/creation.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+
+test("the API page's example: resnet18 layer1 and layer3 as feat1 and feat2", () => {
+  const model = createFeatureExtractor(resnet18(), { returnNodes: { layer1: 'feat1', layer3: 'feat2' } });
+  const out = model.call(rand([1, 3, 224, 224])) as Record<string, Tensor>;
+  assert.deepEqual(
+    Object.entries(out).map(([k, v]) => [k, [...v.shape]]),
+    [
+      ['feat1', [1, 64, 56, 56]],
+      ['feat2', [1, 256, 14, 14]],
+    ],
+  );
+});
+
+test("the user guide's truncated names select the same nodes as the full ones", () => {
+  const m = resnet50();
+  const full = createFeatureExtractor(m, {
+    returnNodes: {
+      'layer1.2.relu_2': 'layer1',
+      'layer2.3.relu_2': 'layer2',
+      'layer3.5.relu_2': 'layer3',
+      'layer4.2.relu_2': 'layer4',
+    },
+  });
+  const truncated = createFeatureExtractor(m, {
+    returnNodes: { layer1: 'layer1', layer2: 'layer2', layer3: 'layer3', layer4: 'layer4' },
+  });
+  assert.equal(truncated.code, full.code);
+});
+
+/** The user guide's Resnet50WithFPN, in TypeScript. */
+class Resnet50WithFPN extends Module<[Tensor], Record<string, Tensor>> {
+  body: Module;
+  fpn: FeaturePyramidNetwork;
+  readonly outChannels = 256;
+  constructor() {
+    super();
+    const returnNodes = Object.fromEntries([1, 2, 3, 4].map((k, v) => [`layer${k}`, String(v)]));
+    this.body = createFeatureExtractor(resnet50(), { returnNodes });
+    // The guide does a dry run to count channels; featureInfo reads them without running anything.
+    const inChannelsList = featureInfo(this.body as never, { inputShape: [2, 3, 224, 224] }).map((f) => f.channels!);
+    this.fpn = new FeaturePyramidNetwork(inChannelsList, this.outChannels, { extraBlocks: new LastLevelMaxPool() });
+  }
+  forward(x: Tensor): Record<string, Tensor> {
+    return this.fpn.call(this.body.call(x) as Record<string, Tensor>);
+  }
+}
+
+test("the user guide's backbone + FPN example gives the FPN's outputs", () => {
+  const model = new Resnet50WithFPN().eval();
+  assert.deepEqual(
+    featureInfo(model.body as never, { inputShape: [2, 3, 224, 224] }).map((f) => [f.key, f.shape]),
+    [
+      ['0', [2, 256, 56, 56]],
+      ['1', [2, 512, 28, 28]],
+      ['2', [2, 1024, 14, 14]],
+      ['3', [2, 2048, 7, 7]],
+    ],
+  );
+  const out = model.call(randn([1, 3, 64, 64]));
+  assert.deepEqual(
+    Object.entries(out).map(([k, v]) => [k, [...v.shape]]),
+    [
+      ['0', [1, 256, 16, 16]],
+      ['1', [1, 256, 8, 8]],
+      ['2', [1, 256, 4, 4]],
+      ['3', [1, 256, 2, 2]],
+      ['pool', [1, 256, 1, 1]],
+    ],
+  );
+});
+
+/** torchvision's IntermediateLayerGetter: runs top-level children in order, returning some of them. */
+class IntermediateLayerGetter extends Module<[Tensor], Record<string, Tensor>> {
+  constructor(
+    model: Module,
+    private readonly returnLayers: Record<string, string>,
+  ) {
+    super();
+    const wanted = new Set(Object.keys(returnLayers));
+    for (const [name, child] of model.namedChildren()) {
+      Object.defineProperty(this, name, { value: child, enumerable: true, writable: true });
+      wanted.delete(name);
+      if (wanted.size === 0) break;
+    }
+  }
+  forward(x: Tensor): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, child] of this.namedChildren()) {
+      x = child.call(x) as Tensor;
+      const key = this.returnLayers[name];
+      if (key !== undefined) out[key] = x;
+    }
+    return out;
+  }
+}
+
+test('feature extraction equals a hand-written intermediate-layer getter: same parameters, same outputs', () => {
+  const model = resnet18().eval();
+  const layers = { layer1: 'layer1', layer2: 'layer2', layer3: 'layer3', layer4: 'layer4' };
+  const getter = new IntermediateLayerGetter(model, layers).eval();
+  const fx = createFeatureExtractor(model, { returnNodes: layers });
+  const p1 = [...getter.namedParameters()];
+  const p2 = [...fx.namedParameters()];
+  assert.deepEqual(
+    p2.map(([n]) => n),
+    p1.map(([n]) => n),
+  );
+  p1.forEach(([, t], i) => assert.equal(p2[i]![1], t));
+  const x = randn([1, 3, 64, 64]);
+  const a = getter.call(x);
+  const b = fx.call(x) as Record<string, Tensor>;
+  for (const key of Object.keys(layers)) assert.deepEqual(b[key]!.toArray(), a[key]!.toArray());
+});
