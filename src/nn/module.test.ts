@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { StateDictError } from '../errors.js';
+import { ones, zeros } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import * as nn from './index.js';
+import { Module } from './module.js';
+
+class Block extends Module<[Tensor], Tensor> {
+  conv = new nn.Conv2d(2, 3, 1);
+  bn = new nn.BatchNorm2d(3);
+  forward(x: Tensor): Tensor {
+    return this.bn.call(this.conv.call(x));
+  }
+}
+
+class Net extends Module<[Tensor], Tensor> {
+  stem = new Block();
+  layers = new nn.Sequential<Tensor>(new Block(), new nn.ReLU());
+  scale = ones([1]);
+  forward(x: Tensor): Tensor {
+    return this.layers.call(this.stem.call(x)).mul(this.scale);
+  }
+}
+
+test('modules, parameters and buffers are found in declaration order with PyTorch names', () => {
+  const net = new Net();
+  assert.deepEqual(
+    [...net.namedModules()].map(([n]) => n),
+    ['', 'stem', 'stem.conv', 'stem.bn', 'layers', 'layers.0', 'layers.0.conv', 'layers.0.bn', 'layers.1'],
+  );
+  assert.deepEqual(
+    [...net.namedParameters()].map(([n]) => n),
+    [
+      'scale',
+      'stem.conv.weight',
+      'stem.conv.bias',
+      'stem.bn.weight',
+      'stem.bn.bias',
+      'layers.0.conv.weight',
+      'layers.0.conv.bias',
+      'layers.0.bn.weight',
+      'layers.0.bn.bias',
+    ],
+  );
+  assert.deepEqual(
+    [...net.stateDict().keys()].filter((k) => k.startsWith('stem.bn')),
+    ['stem.bn.weight', 'stem.bn.bias', 'stem.bn.running_mean', 'stem.bn.running_var', 'stem.bn.num_batches_tracked'],
+  );
+});
+
+test('loadStateDict is strict: one error lists missing, unexpected and mis-shaped keys, and nothing is loaded', () => {
+  const net = new Net();
+  const sd = net.stateDict();
+  const original = net.stem.conv.weight;
+  sd.delete('stem.bn.running_var');
+  sd.set('extra.weight', zeros([1]));
+  sd.set('layers.0.conv.weight', zeros([9, 9, 1, 1]));
+  sd.set('stem.conv.weight', zeros([3, 2, 1, 1]));
+  assert.throws(
+    () => net.loadStateDict(sd),
+    (e: unknown) => {
+      assert.ok(e instanceof StateDictError);
+      assert.deepEqual(e.missingKeys, ['stem.bn.running_var']);
+      assert.deepEqual(e.unexpectedKeys, ['extra.weight']);
+      assert.match(e.message, /missing keys \(1\): stem\.bn\.running_var/);
+      assert.match(e.message, /unexpected keys \(1\): extra\.weight/);
+      assert.match(
+        e.message,
+        /layers\.0\.conv\.weight: checkpoint float32 \[9, 9, 1, 1\], model float32 \[3, 2, 1, 1\]/,
+      );
+      return true;
+    },
+  );
+  assert.equal(net.stem.conv.weight, original, 'a failed load changes nothing');
+  sd.set('layers.0.conv.weight', zeros([3, 2, 1, 1]));
+  const result = net.loadStateDict(sd, { strict: false });
+  assert.deepEqual(result, { missingKeys: ['stem.bn.running_var'], unexpectedKeys: ['extra.weight'] });
+  assert.deepEqual(net.stem.conv.weight.toArray(), zeros([3, 2, 1, 1]).toArray());
+});
+
+test('train and eval reach every descendant; forward hooks see inputs and may replace outputs', () => {
+  const net = new Net().eval();
+  assert.ok(net.modules().every((m) => !m.training));
+  net.train();
+  assert.ok(net.modules().every((m) => m.training));
+  const block = new Block().eval();
+  const seen: unknown[] = [];
+  const handle = block.registerForwardHook((_m, inputs, output) => {
+    seen.push(inputs.length);
+    return (output as Tensor).mul(0);
+  });
+  const out = block.call(ones([1, 2, 2, 2]));
+  assert.deepEqual(seen, [1]);
+  assert.deepEqual(out.toArray(), zeros([1, 3, 2, 2]).toArray());
+  handle.remove();
+  assert.notDeepEqual(block.call(ones([1, 2, 2, 2])).toArray(), zeros([1, 3, 2, 2]).toArray());
+});
+
+test('getSubmodule walks dotted paths and names the missing part', () => {
+  const net = new Net();
+  assert.equal(net.getSubmodule('layers.0.bn'), (net.layers.at(0) as Block).bn);
+  assert.throws(() => net.getSubmodule('layers.7'), {
+    name: 'RangeError',
+    message: /'layers' \(Sequential\) has no submodule '7'/,
+  });
+});
+
+test('containers refuse names that would break paths, and ModuleList is not callable', () => {
+  assert.throws(() => new nn.ModuleDict({ 'a.b': new nn.ReLU() }), /must be non-empty and contain no '\.'/);
+  const list = new nn.ModuleList([new nn.ReLU()]);
+  assert.throws(() => (list as unknown as Module<[], unknown>).call(), /ModuleList is not callable/);
+});
