@@ -27,6 +27,19 @@ export {
   type ReturnNodes,
   type FeatureInfo,
 } from './featureExtraction/index.js';
-export { Graph, Node, Tracer, GraphModule, Interpreter, InterpreterError, wrap, symbolicTrace } from './fx/index.js';
-export type { TracerOptions, TraceOptions } from './fx/index.js';
+export {
+  Graph,
+  Node,
+  Tracer,
+  GraphModule,
+  Interpreter,
+  InterpreterError,
+  wrap,
+  symbolicTrace,
+  exportOnnx,
+  compile,
+  CompiledModule,
+  ExportError,
+} from './fx/index.js';
+export type { TracerOptions, TraceOptions, ExportOptions, CompileOptions } from './fx/index.js';
 export { slice, Slice } from './ops/getitem.js';

@@ -7,3 +7,5 @@ export { Interpreter, InterpreterError } from './interpreter.js';
 export { wrap, type WrapOptions } from './wrap.js';
 export { type TracedValue } from './proxy.js';
 export { symbolicTrace } from './symbolic-trace.js';
+export { exportOnnx, lowerGraph, ExportError, type ExportOptions } from './onnx-export.js';
+export { compile, CompiledModule, type CompileOptions } from './compile.js';

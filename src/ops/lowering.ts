@@ -67,8 +67,9 @@ export class GraphBuilder implements LoweringContext {
   /** Name given to the nodes emitted next (export sets it to the featurefx node name). */
   scope = 'op';
 
+  /** Internal value names start with '%', so that they never meet user-chosen output names. */
   private freshName(hint: string): string {
-    return `${hint}_${this.counter++}`;
+    return `%${hint}_${this.counter++}`;
   }
 
   private nodeName(opType: string): string {
@@ -136,6 +137,14 @@ export class GraphBuilder implements LoweringContext {
       throw new RangeError(`[${op}] needs a fixed size for dimension ${axis}, but it is dynamic ('${String(d)}')`);
     }
     return d;
+  }
+
+  /** Makes `value` available under the exact name `name` (graph outputs named by the user's keys). */
+  rename(value: string, name: string): string {
+    if (name.startsWith('%'))
+      throw new RangeError(`output name '${name}' may not start with '%', which internal names use`);
+    this.nodes.push({ opType: 'Identity', name: this.nodeName('Identity'), inputs: [value], outputs: [name] });
+    return name;
   }
 
   /** The finished graph. An output that is a graph input gets an Identity, as ONNX requires. */
