@@ -1,0 +1,136 @@
+/**
+ * `npm run bench`: featurefx against PyTorch on this machine, in one run, with the same thread
+ * count. Prints a table of medians and ratios (featurefx / PyTorch; below 1 means faster);
+ * `--json FILE` writes the same figures. PyTorch figures come from bench/torch_bench.py run
+ * with Debian's python3-torch when it is installed.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  F,
+  Module,
+  compile,
+  createFeatureExtractor,
+  getGraphNodeNames,
+  randn,
+  resnet152,
+  resnet50,
+  setNumThreads,
+  type Tensor,
+} from '../src/index.js';
+
+const threads = Number(process.env.BENCH_THREADS ?? availableParallelism());
+setNumThreads(threads);
+
+function timeit(fn: () => unknown, minRuns = 5, budgetMs = 2000): number {
+  fn();
+  fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minRuns || (performance.now() - start < budgetMs && times.length < 50)) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** 2,500 blocks of add, relu, add: 10,001 nodes, the same model as bench/torch_bench.py's. */
+class Block extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return F.relu(x.add(1));
+  }
+}
+class Synthetic extends Module<[Tensor], Tensor> {
+  constructor(n = 2500) {
+    super();
+    for (let i = 0; i < n; i++) Object.defineProperty(this, `b${i}`, { value: new Block(), enumerable: true });
+  }
+  forward(x: Tensor): Tensor {
+    for (const block of this.children()) x = (block as Block).call(x).add(x);
+    return x;
+  }
+}
+
+function featurefxFigures(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const x = randn([1, 64, 56, 56]);
+  const w = randn([64, 64, 3, 3]);
+  out['eager conv2d 3x3 64->64 56x56'] = timeit(() => F.conv2d(x, w, null, { padding: 1 }));
+  const a = randn([64, 1024]);
+  const lw = randn([1024, 1024]);
+  out['eager linear 64x1024 @ 1024x1024'] = timeit(() => F.linear(a, lw));
+  const r50 = resnet50().eval();
+  const full = createFeatureExtractor(r50, { returnNodes: ['fc'] });
+  const extractors = {
+    layer2: createFeatureExtractor(r50, { returnNodes: ['layer2'] }),
+    layer4: createFeatureExtractor(r50, { returnNodes: ['layer4'] }),
+  };
+  const fullCompiled = compile(full);
+  for (const batch of [1, 8]) {
+    const xb = randn([batch, 3, 224, 224]);
+    out[`resnet50 full b${batch}`] = timeit(() => r50.call(xb), 3);
+    out[`resnet50 full b${batch} compiled`] = timeit(() => fullCompiled.call(xb), 5);
+    for (const [node, extractor] of Object.entries(extractors)) {
+      out[`resnet50 -> ${node} b${batch}`] = timeit(() => extractor.call(xb), 3);
+      const compiled = compile(extractor);
+      out[`resnet50 -> ${node} b${batch} compiled`] = timeit(() => compiled.call(xb), 5);
+    }
+  }
+  out['getGraphNodeNames resnet50'] = timeit(() => getGraphNodeNames(r50, { suppressDiffWarning: true }), 3);
+  const r152 = resnet152();
+  out['createFeatureExtractor resnet152'] = timeit(() => createFeatureExtractor(r152, { returnNodes: ['layer3'] }), 3);
+  const syn = new Synthetic();
+  out['createFeatureExtractor synthetic 10k nodes'] = timeit(
+    () => createFeatureExtractor(syn, { returnNodes: ['b1200'] }),
+    3,
+  );
+  return out;
+}
+
+function torchFigures(): Record<string, number> | undefined {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_bench.py');
+  if (!existsSync('/usr/bin/python3')) return undefined;
+  try {
+    return JSON.parse(
+      execFileSync('/usr/bin/python3', [script, String(threads)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    ) as Record<string, number>;
+  } catch {
+    return undefined;
+  }
+}
+
+const ours = featurefxFigures();
+const theirs = torchFigures();
+const rows = Object.entries(ours).map(([name, ms]) => {
+  const baseName = name.replace(/ compiled$/, '');
+  const torch = theirs?.[baseName];
+  return { name, featurefxMs: ms, pytorchMs: torch ?? null, ratio: torch === undefined ? null : ms / torch };
+});
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(
+  `featurefx benchmark: ${cpu}, ${threads} thread(s)${theirs === undefined ? '; PyTorch not found (apt-get install python3-torch python3-torchvision), featurefx figures only' : ', PyTorch from /usr/bin/python3'}`,
+);
+console.log(
+  `${'measurement'.padEnd(46)} ${'featurefx ms'.padStart(13)} ${'PyTorch ms'.padStart(11)} ${'ratio'.padStart(7)}`,
+);
+for (const r of rows) {
+  const fmt = (v: number | null, d = 2): string => (v === null ? '-' : v.toFixed(d));
+  console.log(
+    `${r.name.padEnd(46)} ${fmt(r.featurefxMs).padStart(13)} ${fmt(r.pytorchMs).padStart(11)} ${fmt(r.ratio).padStart(7)}`,
+  );
+}
+const jsonAt = process.argv.indexOf('--json');
+if (jsonAt >= 0) {
+  const file = process.argv[jsonAt + 1];
+  if (file === undefined) throw new Error('--json needs a file name');
+  writeFileSync(file, JSON.stringify({ machine: { cpu, threads }, rows }, null, 2));
+  console.log(`wrote ${file}`);
+}

@@ -1,0 +1,75 @@
+"""PyTorch's side of `npm run bench`: the same measurements, printed as JSON {name: ms}.
+
+Run by bench/run.ts with /usr/bin/python3 and the same thread count: python3 torch_bench.py THREADS
+"""
+import json
+import statistics
+import sys
+import time
+import warnings
+
+import torch
+import torchvision
+from torch import nn
+from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+warnings.filterwarnings("ignore")
+torch.set_num_threads(int(sys.argv[1]))
+torch.manual_seed(0)
+
+
+def timeit(fn, min_runs=5, budget=2.0):
+    fn()
+    fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_runs or (time.perf_counter() - start < budget and len(times) < 50):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+class Synthetic(nn.Module):
+    """The same 10,000-node model bench/run.ts builds: 2,500 blocks of add, relu, add."""
+
+    class Block(nn.Module):
+        def forward(self, x):
+            return torch.relu(x + 1)
+
+    def __init__(self, n=2500):
+        super().__init__()
+        self.blocks = nn.ModuleList([Synthetic.Block() for _ in range(n)])
+
+    def forward(self, x):
+        for b in self.blocks:
+            x = b(x) + x
+        return x
+
+
+def main():
+    out = {}
+    with torch.no_grad():
+        x = torch.randn(1, 64, 56, 56)
+        w = torch.randn(64, 64, 3, 3)
+        out["eager conv2d 3x3 64->64 56x56"] = timeit(lambda: torch.nn.functional.conv2d(x, w, padding=1))
+        a = torch.randn(64, 1024)
+        lw = torch.randn(1024, 1024)
+        out["eager linear 64x1024 @ 1024x1024"] = timeit(lambda: torch.nn.functional.linear(a, lw))
+        r50 = torchvision.models.resnet50().eval()
+        for batch in (1, 8):
+            xb = torch.randn(batch, 3, 224, 224)
+            out[f"resnet50 full b{batch}"] = timeit(lambda: r50(xb))
+            for node in ("layer2", "layer4"):
+                fe = create_feature_extractor(r50, return_nodes=[node]).eval()
+                out[f"resnet50 -> {node} b{batch}"] = timeit(lambda: fe(xb))
+    out["getGraphNodeNames resnet50"] = timeit(lambda: get_graph_node_names(r50), 3, 3)
+    r152 = torchvision.models.resnet152()
+    out["createFeatureExtractor resnet152"] = timeit(lambda: create_feature_extractor(r152, ["layer3"]), 3, 3)
+    syn = Synthetic()
+    out["createFeatureExtractor synthetic 10k nodes"] = timeit(lambda: create_feature_extractor(syn, ["blocks.1200"]), 1, 1)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

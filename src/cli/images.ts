@@ -1,0 +1,67 @@
+/**
+ * Images in, tensors out: finding image files, decoding them with sharp, and torchvision's preset
+ * classification transform (resize the shorter side, centre crop, scale to [0, 1], normalise with
+ * ImageNet's mean and std).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import sharp from 'sharp';
+import * as F from '../ops/functional.js';
+import { fromData, tensor } from '../tensor/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
+
+export interface Preset {
+  resizeSize: number;
+  cropSize: number;
+  interpolation: 'bilinear' | 'bicubic';
+}
+
+const MEAN = tensor([0.485, 0.456, 0.406]).reshape([3, 1, 1]);
+const STD = tensor([0.229, 0.224, 0.225]).reshape([3, 1, 1]);
+
+/** Files named by `inputs`, folders walked recursively; sorted, so that runs and shards are deterministic. */
+export function listInputs(inputs: readonly string[]): string[] {
+  const found = new Set<string>();
+  const walk = (path: string): void => {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) throw new Error(`no such file or folder: ${path}`);
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(path)) {
+        const child = join(path, entry);
+        if (statSync(child).isDirectory() || IMAGE_EXTENSIONS.has(extname(entry).toLowerCase())) walk(child);
+      }
+    } else {
+      found.add(resolve(path));
+    }
+  };
+  inputs.forEach(walk);
+  return [...found].sort();
+}
+
+/** Decodes an image and applies the preset transform: a float32 tensor [3, crop, crop]. */
+export async function loadImage(path: string, preset: Preset): Promise<Tensor> {
+  const image = sharp(path, { failOn: 'error' }).removeAlpha().toColorspace('srgb');
+  const { width, height } = await image.metadata();
+  if (width === undefined || height === undefined) throw new Error('not an image');
+  const scale = preset.resizeSize / Math.min(width, height);
+  const w = Math.max(preset.cropSize, Math.round(width * scale));
+  const h = Math.max(preset.cropSize, Math.round(height * scale));
+  const { data } = await image
+    .resize(w, h, { kernel: preset.interpolation === 'bicubic' ? 'cubic' : 'linear', fit: 'fill' })
+    .extract({
+      left: Math.floor((w - preset.cropSize) / 2),
+      top: Math.floor((h - preset.cropSize) / 2),
+      width: preset.cropSize,
+      height: preset.cropSize,
+    })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const hwc = fromData(
+    'uint8',
+    [preset.cropSize, preset.cropSize, 3],
+    new Uint8Array(data.buffer, data.byteOffset, data.length),
+  );
+  return F.div(F.sub(F.div(F.permute(F.to(hwc, 'float32'), [2, 0, 1]), 255), MEAN), STD);
+}

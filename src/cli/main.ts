@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * The `featurefx` command: list a model's nodes, extract features from images, merge shards,
+ * export ONNX, visualise feature maps.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { featureInfo } from '../featureExtraction/feature-info.js';
+import { getGraphNodeNames } from '../featureExtraction/get-graph-node-names.js';
+import { NodePathTracer, withDefaultLeaves } from '../featureExtraction/node-path-tracer.js';
+import { exportOnnx } from '../fx/onnx-export.js';
+import { ShapeProp } from '../fx/passes/shape-prop.js';
+import { GraphModule } from '../fx/graph-module.js';
+import { listModels } from '../models/index.js';
+import type { ModuleClass } from '../fx/tracer.js';
+import * as nn from '../nn/index.js';
+import { setNumThreads } from '../runtime/threads.js';
+import { extract } from './extract.js';
+import { merge } from './merge.js';
+import { buildExtractor, loadModel, parseShape } from './model-setup.js';
+import { visualize } from './visualize.js';
+
+const SAMPLE_IMAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'sample.png');
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** Leaf classes named on the command line: featurefx's layers and torchvision ops modules. */
+function leafClasses(spec: string | undefined): ModuleClass[] {
+  if (spec === undefined) return [];
+  const available = nn as unknown as Record<string, unknown>;
+  return spec.split(',').map((name) => {
+    const cls = available[name.trim()];
+    if (typeof cls !== 'function') throw new Error(`--leaf: unknown module class '${name}'`);
+    return cls as ModuleClass;
+  });
+}
+
+const program = new Command()
+  .name('featurefx')
+  .description("torchvision's feature extraction in TypeScript, on ONNX Runtime")
+  .option('--threads <n>', 'threads ONNX Runtime uses inside each op', positiveInt)
+  .hook('preAction', (cmd) => {
+    const threads = cmd.opts<{ threads?: number }>().threads;
+    if (threads !== undefined) setNumThreads(threads);
+  });
+
+program
+  .command('nodes <model>')
+  .description('list node names in execution order, with kinds and (given an input shape) output shapes')
+  .option('--mode <mode>', 'train, eval, or both', 'both')
+  .option('--leaf <classes>', 'module classes to keep as single nodes, comma-separated')
+  .option('--input-shape <shape>', 'e.g. 1,3,224,224: also print each node output shape')
+  .option('--json', 'print JSON: {"train": [...], "eval": [...], "details": [...]}')
+  .action((name: string, o: { mode: string; leaf?: string; inputShape?: string; json?: boolean }) => {
+    const { model } = loadModel(name, undefined);
+    const tracerOptions = { leafModules: leafClasses(o.leaf) };
+    const [train, evalNodes] = getGraphNodeNames(model, { tracerOptions, suppressDiffWarning: true });
+    model.eval();
+    const tracer = new NodePathTracer(withDefaultLeaves(tracerOptions));
+    const graph = tracer.trace(model);
+    if (o.inputShape !== undefined)
+      new ShapeProp(new GraphModule(model, graph), graph).propagate({
+        dtype: 'float32',
+        shape: parseShape(o.inputShape),
+      });
+    const details = [...tracer.nodeToQualname].map(([node, qualname]) => {
+      const meta = node.meta.tensorMeta as { shape?: readonly number[] } | number | undefined;
+      const shape = typeof meta === 'object' && meta !== null && 'shape' in meta ? [...meta.shape!] : meta;
+      return { name: qualname, kind: node.op, ...(shape === undefined ? {} : { shape }) };
+    });
+    if (o.json === true) {
+      console.log(JSON.stringify({ train, eval: evalNodes, details }, null, 1));
+      return;
+    }
+    const lists = o.mode === 'train' ? { train } : o.mode === 'eval' ? { eval: evalNodes } : { train, eval: evalNodes };
+    if (o.mode === 'both' && JSON.stringify(train) === JSON.stringify(evalNodes)) {
+      for (const d of details)
+        console.log([d.name, d.kind, d.shape === undefined ? '' : JSON.stringify(d.shape)].join('\t').trimEnd());
+      return;
+    }
+    for (const [mode, names] of Object.entries(lists)) {
+      console.log(`# ${mode}`);
+      for (const n of names) console.log(n);
+    }
+  });
+
+program
+  .command('extract <model> [images...]')
+  .description('extract features of images (files or folders); without images, the bundled sample image')
+  .requiredOption('--nodes <nodes>', 'a,b or a=key,b=key2 (truncated names select the last node under them)')
+  .option('--weights <file>', 'a .pth or .safetensors state dict (random weights otherwise)')
+  .option('--batch <n>', 'images per batch', positiveInt, 8)
+  .option('--format <format>', 'npy or safetensors', 'npy')
+  .option('--shard <K/N>', 'take every N-th image starting at K (K defaults to JOB_COMPLETION_INDEX)')
+  .option('--out <dir>', 'output folder', 'features')
+  .action(
+    async (
+      name: string,
+      images: string[],
+      o: { nodes: string; weights?: string; batch: number; format: string; shard?: string; out: string },
+    ) => {
+      if (o.format !== 'npy' && o.format !== 'safetensors')
+        throw new InvalidArgumentError(`--format must be npy or safetensors, got '${o.format}'`);
+      await extract(name, images.length > 0 ? images : [SAMPLE_IMAGE], { ...o, format: o.format });
+    },
+  );
+
+program
+  .command('merge <dirs...>')
+  .description('join the outputs of sharded extract runs')
+  .requiredOption('--out <dir>', 'output folder')
+  .action((dirs: string[], o: { out: string }) => merge(dirs, o.out));
+
+program
+  .command('export <model>')
+  .description('export the feature extractor for some nodes as one ONNX model')
+  .requiredOption('--nodes <nodes>', 'a,b or a=key,b=key2')
+  .option('--weights <file>', 'a .pth or .safetensors state dict')
+  .option('--input-shape <shape>', 'input shape; the batch dimension stays dynamic', '1,3,224,224')
+  .requiredOption('--out <file>', 'the .onnx file to write')
+  .action((name: string, o: { nodes: string; weights?: string; inputShape: string; out: string }) => {
+    const { model } = loadModel(name, o.weights);
+    const extractor = buildExtractor(model, o.nodes);
+    const shape = parseShape(o.inputShape);
+    exportOnnx(extractor, { inputShape: shape, path: o.out });
+    for (const f of featureInfo(extractor, { inputShape: shape }))
+      console.error(`featurefx: output '${f.key}' [${f.shape.join(', ')}]`);
+    console.error(`featurefx: wrote ${o.out}`);
+  });
+
+program
+  .command('visualize <model> <image>')
+  .description("draw one node's channels for an image as a PNG grid")
+  .requiredOption('--node <node>', 'the node to draw')
+  .option('--weights <file>', 'a .pth or .safetensors state dict')
+  .requiredOption('--out <file>', 'the .png file to write')
+  .action((name: string, image: string, o: { node: string; weights?: string; out: string }) =>
+    visualize(name, o.node, image, o),
+  );
+
+program
+  .command('models')
+  .description('list the models of the zoo')
+  .action(() => console.log(listModels().join('\n')));
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  // Users get the message (which names what to do), not a stack trace.
+  process.stderr.write(`featurefx: error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,49 @@
+/** What every command needs: a model by name (with weights if given) and node specifications. */
+import { createFeatureExtractor } from '../featureExtraction/create-feature-extractor.js';
+import type { DualGraphModule } from '../featureExtraction/dual-graph-module.js';
+import { loadWeights } from '../io/weights.js';
+import { getModelEntry } from '../models/index.js';
+import type { Module } from '../nn/module.js';
+
+export interface LoadedModel {
+  model: Module;
+  preset: { resizeSize: number; cropSize: number; interpolation: 'bilinear' | 'bicubic' };
+}
+
+/** The model in eval mode, with `weights` loaded strictly; says on stderr when weights are random. */
+export function loadModel(name: string, weights: string | undefined): LoadedModel {
+  const entry = getModelEntry(name);
+  const model = entry.build();
+  if (weights === undefined) {
+    process.stderr.write(`featurefx: ${name} has random weights (pass --weights FILE to load a checkpoint)\n`);
+  } else {
+    model.loadStateDict(loadWeights(weights));
+  }
+  return { model: model.eval(), preset: entry.transform };
+}
+
+/** `a,b` or `a=key,b=key2` as a map from node name to output key. */
+export function parseNodes(spec: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
+    const [node, key] = part.split('=', 2) as [string, string | undefined];
+    Object.defineProperty(out, node, { value: key ?? node, enumerable: true, writable: true });
+  }
+  if (Object.keys(out).length === 0) throw new Error('--nodes names no node');
+  return out;
+}
+
+export function buildExtractor(model: Module, nodes: string): DualGraphModule {
+  return createFeatureExtractor(model, { returnNodes: parseNodes(nodes), suppressDiffWarning: true }).eval();
+}
+
+/** `1,3,224,224` as numbers. */
+export function parseShape(spec: string): number[] {
+  const shape = spec.split(',').map((s) => Number(s.trim()));
+  if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0))
+    throw new Error(`invalid shape '${spec}'`);
+  return shape;
+}
