@@ -4,7 +4,7 @@
  * manifest without redoing or duplicating images. When every image is done, the parts are joined
  * into one array per output key (`<key>.npy`, or `features.safetensors`) and removed.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadNpy, saveNpy } from '../io/npy.js';
 import { saveSafetensors } from '../io/safetensors.js';
@@ -44,6 +44,10 @@ export class OutputStore {
     fresh: Omit<Manifest, 'rows' | 'skipped' | 'parts' | 'complete' | 'outputs'>,
   ) {
     mkdirSync(join(dir, 'parts'), { recursive: true });
+    // Temporary files of a killed run are never part of the output.
+    for (const folder of [dir, join(dir, 'parts')]) {
+      for (const name of readdirSync(folder)) if (name.includes('.tmp-')) rmSync(join(folder, name), { force: true });
+    }
     const path = join(dir, 'manifest.json');
     const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Manifest) : undefined;
     if (previous !== undefined) {
