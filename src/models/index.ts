@@ -1,3 +1,8 @@
 /** The model zoo, under torchvision's names. */
 export { getModel, listModels, registerModel, getModelEntry, type ModelEntry, type ModelOptions } from './registry.js';
 export * from './resnet.js';
+export * from './vgg.js';
+export * from './alexnet.js';
+export * from './squeezenet.js';
+export * from './mobilenet-v2.js';
+export * from './mobilenet-v3.js';

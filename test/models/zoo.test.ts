@@ -4,7 +4,7 @@
  * feature extractor for one model per family.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { getGraphNodeNames } from '../../src/featureExtraction/get-graph-node-names.js';
@@ -37,7 +37,9 @@ for (const [name, expected] of Object.entries(fixture.models)) {
   });
 }
 
-const NUMBER_FAMILIES = ['resnet'];
+const NUMBER_FAMILIES = readdirSync(join(FIXTURES_DIR, 'models'))
+  .filter((f) => f.endsWith('-numbers.json'))
+  .map((f) => f.slice(0, -'-numbers.json'.length));
 
 for (const family of NUMBER_FAMILIES) {
   for (const c of loadFixture(`models/${family}-numbers.json`)) {
