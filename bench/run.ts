@@ -14,6 +14,7 @@ import {
   Module,
   compile,
   createFeatureExtractor,
+  densenet201,
   getGraphNodeNames,
   randn,
   resnet152,
@@ -84,6 +85,11 @@ function featurefxFigures(): Record<string, number> {
   out['getGraphNodeNames resnet50'] = timeit(() => getGraphNodeNames(r50, { suppressDiffWarning: true }), 3);
   const r152 = resnet152();
   out['createFeatureExtractor resnet152'] = timeit(() => createFeatureExtractor(r152, { returnNodes: ['layer3'] }), 3);
+  const d201 = densenet201();
+  out['createFeatureExtractor densenet201'] = timeit(
+    () => createFeatureExtractor(d201, { returnNodes: ['features.denseblock3'] }),
+    3,
+  );
   const syn = new Synthetic();
   out['createFeatureExtractor synthetic 10k nodes'] = timeit(
     () => createFeatureExtractor(syn, { returnNodes: ['b1200'] }),

@@ -66,6 +66,8 @@ def main():
     out["getGraphNodeNames resnet50"] = timeit(lambda: get_graph_node_names(r50), 3, 3)
     r152 = torchvision.models.resnet152()
     out["createFeatureExtractor resnet152"] = timeit(lambda: create_feature_extractor(r152, ["layer3"]), 3, 3)
+    d201 = torchvision.models.densenet201()
+    out["createFeatureExtractor densenet201"] = timeit(lambda: create_feature_extractor(d201, ["features.denseblock3"]), 3, 3)
     syn = Synthetic()
     out["createFeatureExtractor synthetic 10k nodes"] = timeit(lambda: create_feature_extractor(syn, ["blocks.1200"]), 1, 1)
     print(json.dumps(out))

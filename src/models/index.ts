@@ -6,3 +6,4 @@ export * from './alexnet.js';
 export * from './squeezenet.js';
 export * from './mobilenet-v2.js';
 export * from './mobilenet-v3.js';
+export * from './densenet.js';
