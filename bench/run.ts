@@ -14,7 +14,7 @@ import {
   Module,
   compile,
   createFeatureExtractor,
-  densenet201,
+  getModel,
   getGraphNodeNames,
   randn,
   resnet152,
@@ -85,7 +85,7 @@ function featurefxFigures(): Record<string, number> {
   out['getGraphNodeNames resnet50'] = timeit(() => getGraphNodeNames(r50, { suppressDiffWarning: true }), 3);
   const r152 = resnet152();
   out['createFeatureExtractor resnet152'] = timeit(() => createFeatureExtractor(r152, { returnNodes: ['layer3'] }), 3);
-  const d201 = densenet201();
+  const d201 = getModel('densenet201');
   out['createFeatureExtractor densenet201'] = timeit(
     () => createFeatureExtractor(d201, { returnNodes: ['features.denseblock3'] }),
     3,
