@@ -27,10 +27,8 @@ export class NodePathTracer extends Tracer {
   override callModule(m: Module, forward: (...args: unknown[]) => unknown, args: unknown[]): unknown {
     const previous = this.currentModuleQualname;
     try {
-      const path = this.pathOfModule(m);
-      this.currentModuleQualname = path;
-      if (!this.isLeafModule(m, path)) return forward(...args);
-      return this.createProxy('call_module', path, args);
+      this.currentModuleQualname = this.pathOfModule(m);
+      return super.callModule(m, forward, args);
     } finally {
       this.currentModuleQualname = previous;
     }

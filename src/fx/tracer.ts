@@ -95,8 +95,8 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
     const result = withWrapHost(this, () =>
       withTracingHook(this, () =>
         withModuleCallInterceptor(
-          (m, forward, a) => this.callModule(m, forward, a),
-          () => (root.forward as (...a: unknown[]) => unknown)(...args),
+          (m, _forward, a) => this.callModule(m, (...x) => this.traceForward(m, x), a),
+          () => this.traceForward(root, args),
         ),
       ),
     );
@@ -126,6 +126,24 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
     const path = this.pathOfModule(m);
     if (!this.isLeafModule(m, path)) return forward(...args);
     return this.createProxy('call_module', path, args);
+  }
+
+  /**
+   * Runs `m.forward` with `this` seen through a view where reading a parameter or buffer gives its
+   * get_attr value, as torch.fx's `getattr` does: the node then comes where the code reads the
+   * attribute (`this.layer_scale.mul(this.block.call(x))` records layer_scale before the block),
+   * not where an op first uses the tensor. Methods run on the module itself, so that its private
+   * state stays reachable.
+   */
+  private traceForward(m: Module, args: unknown[]): unknown {
+    const view = new Proxy(m, {
+      get: (target, prop) => {
+        const value: unknown = Reflect.get(target, prop, target);
+        if (value instanceof Tensor && this.tensorPaths.has(value)) return this.attributeProxy(value);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return (m.forward as (...a: unknown[]) => unknown).apply(view, args);
   }
 
   /** Records a node whose arguments are turned from traced values and tensors into graph arguments. */
@@ -178,17 +196,19 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
     return a as Argument;
   }
 
+  /** The get_attr value of a parameter or buffer of the root: one node per tensor per trace. */
+  private attributeProxy(t: Tensor): TracedValue {
+    let proxy = this.attributeProxies.get(t);
+    if (proxy === undefined) {
+      proxy = this.createProxy('get_attr', this.tensorPaths.get(t)!, []);
+      this.attributeProxies.set(t, proxy);
+    }
+    return proxy;
+  }
+
   /** Parameters and buffers become named get_attr nodes (one per tensor); other tensors constants. */
   private tensorArg(t: Tensor): Node {
-    const path = this.tensorPaths.get(t);
-    if (path !== undefined) {
-      let proxy = this.attributeProxies.get(t);
-      if (proxy === undefined) {
-        proxy = this.createProxy('get_attr', path, []);
-        this.attributeProxies.set(t, proxy);
-      }
-      return proxy.node!;
-    }
+    if (this.tensorPaths.has(t)) return this.attributeProxy(t).node!;
     let node = this.constantNodes.get(t);
     if (node === undefined) {
       const name = `${this.constantPrefix}${this.constantNodes.size}`;

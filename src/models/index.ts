@@ -7,3 +7,7 @@ export * from './squeezenet.js';
 export * from './mobilenet-v2.js';
 export * from './mobilenet-v3.js';
 export * from './densenet.js';
+export * from './mnasnet.js';
+export * from './efficientnet.js';
+export * from './regnet.js';
+export * from './convnext.js';
