@@ -11,3 +11,6 @@ export * from './mnasnet.js';
 export * from './efficientnet.js';
 export * from './regnet.js';
 export * from './convnext.js';
+export * from './googlenet.js';
+export * from './inception.js';
+export * from './shufflenet-v2.js';
