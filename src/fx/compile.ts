@@ -8,8 +8,10 @@ import { encodeModel } from '../runtime/onnx-model.js';
 import { getNumThreads } from '../runtime/threads.js';
 import { type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { GraphModule } from './graph-module.js';
+import type { Module } from '../nn/module.js';
+import { GraphModule } from './graph-module.js';
 import { lowerGraph } from './onnx-export.js';
+import { symbolicTrace } from './symbolic-trace.js';
 
 export interface CompileOptions {
   /** Which graph to compile for a module with train and eval graphs (default 'eval'). */
@@ -89,12 +91,21 @@ export class CompiledModule {
 }
 
 /**
- * Compiles a graph module (a feature extractor, a `symbolicTrace` result) to one ONNX Runtime
- * session per input shape. Beyond torchvision.
+ * Compiles a module to one ONNX Runtime session per input shape. A graph module (a feature
+ * extractor, a `symbolicTrace` result) is compiled as it is; any other module is traced first,
+ * in the mode to compile. Beyond torchvision.
  * @example
  * const fast = compile(createFeatureExtractor(resnet50(), { returnNodes: ['layer2'] }));
  * const out = fast.call(rand([8, 3, 224, 224])) as Record<string, Tensor>;
+ * const logits = compile(resnet50().eval()).call(rand([1, 3, 224, 224])) as Tensor;
  */
-export function compile(module: GraphModule, options: CompileOptions = {}): CompiledModule {
-  return new CompiledModule(module, options);
+export function compile(module: Module, options: CompileOptions = {}): CompiledModule {
+  if (module instanceof GraphModule) return new CompiledModule(module, options);
+  const wasTraining = module.training;
+  module.train(options.mode === 'train');
+  try {
+    return new CompiledModule(symbolicTrace(module), options);
+  } finally {
+    module.train(wasTraining);
+  }
 }

@@ -123,6 +123,11 @@ class OnnxLowering extends Interpreter {
     const hasValue = args.some((a) => isValue(a) || (Array.isArray(a) && a.some(isValue)));
     // Arguments that are all constants (sizes known when exporting, say) are computed here.
     if (!hasValue) return inferOp(op, args);
+    // A JS list of graph values (the outputs of chunk or split) is indexed here, not in ONNX.
+    if (Array.isArray(args[0]) && op.direct !== undefined) {
+      const picked = op.direct(...args);
+      if (picked !== undefined) return picked;
+    }
     const out = op.lower(this.ctx.builder, ...args);
     const metas = Array.isArray(out) ? (meta as unknown[]) : [meta];
     const values = (Array.isArray(out) ? out : [out]).map((name, i): Value => {

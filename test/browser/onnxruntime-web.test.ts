@@ -64,26 +64,30 @@ test(
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     // playwright-core gives the browser a fresh temporary profile of its own.
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    }).catch((error: unknown) => {
-      server.close();
-      throw error;
-    });
+    const browser = await chromium
+      .launch({
+        executablePath: CHROMIUM,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      })
+      .catch((error: unknown) => {
+        server.close();
+        throw error;
+      });
     try {
       const page = await browser.newPage();
       await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-      await page.waitForFunction(() => 'result' in globalThis || 'failure' in globalThis, undefined, { timeout: 60_000 });
+      await page.waitForFunction(() => 'result' in globalThis || 'failure' in globalThis, undefined, {
+        timeout: 60_000,
+      });
       const failure = await page.evaluate(() => (globalThis as unknown as { failure?: string }).failure);
       assert.equal(failure, undefined);
       const result = await page.evaluate(
