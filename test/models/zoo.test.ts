@@ -13,6 +13,7 @@ import { loadPth } from '../../src/io/pth.js';
 import { getModel, listModels } from '../../src/models/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { FIXTURES_DIR, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
+import { formulaWeights } from '../helpers/formula-weights.js';
 
 interface ModelFixture {
   family: string;
@@ -53,6 +54,17 @@ for (const family of NUMBER_FAMILIES) {
         assertClose(out[key], fixtureTensor(c, key), { rtol: 1e-4, atol: 1e-4 }, key);
     });
   }
+}
+
+for (const c of loadFixture('models/logits.json')) {
+  test(`${c.name}: eval-mode logits of the whole model match PyTorch (formula weights)`, () => {
+    const model = getModel(c.name).eval();
+    model.loadStateDict(formulaWeights(model));
+    const expected = fixtureTensor(c, 'logits');
+    // Relative to the logits' scale: a few logits near zero carry the rounding of large ones.
+    const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
+    assertClose(model.call(fixtureTensor(c, 'input')), expected, { rtol: 1e-4, atol: 1e-4 * scale }, 'logits');
+  });
 }
 
 test('an unknown model name suggests close ones', () => {
