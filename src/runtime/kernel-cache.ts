@@ -20,10 +20,11 @@ export function getKernel(key: string, build: () => OnnxGraph): NativeSession {
     kernels.set(key, hit);
     return hit;
   }
-  // Kernels are single ops: ORT's graph optimisations have nothing to fuse, so 'basic' is enough.
+  // Kernels are single ops, so nothing fuses; 'all' still matters because it gives convolutions
+  // ORT's blocked (NCHWc) layout: resnet50 eager took 975 ms at batch 8 with 'basic', 733 with 'all'.
   const session = new NativeSession(encodeModel(build()), {
     intraOpNumThreads: getNumThreads(),
-    graphOptimizationLevel: 'basic',
+    graphOptimizationLevel: 'all',
   });
   kernels.set(key, session);
   if (kernels.size > MAX_KERNELS) {
