@@ -86,6 +86,7 @@ function featurefxFigures(): Record<string, number> {
   const lw = randn([1024, 1024]);
   out['eager linear 64x1024 @ 1024x1024'] = timeit(() => F.linear(a, lw));
   out['getGraphNodeNames resnet50'] = timeit(() => getGraphNodeNames(r50, { suppressDiffWarning: true }), 3);
+  out['createFeatureExtractor resnet50'] = timeit(() => createFeatureExtractor(r50, { returnNodes: ['layer3'] }), 3);
   const r152 = resnet152();
   out['createFeatureExtractor resnet152'] = timeit(() => createFeatureExtractor(r152, { returnNodes: ['layer3'] }), 3);
   const d201 = getModel('densenet201');
@@ -94,6 +95,7 @@ function featurefxFigures(): Record<string, number> {
     3,
   );
   const syn = new Synthetic();
+  out['getGraphNodeNames synthetic 10k nodes'] = timeit(() => getGraphNodeNames(syn, { suppressDiffWarning: true }), 3);
   out['createFeatureExtractor synthetic 10k nodes'] = timeit(
     () => createFeatureExtractor(syn, { returnNodes: ['b1200'] }),
     3,

@@ -66,11 +66,13 @@ def main():
         lw = torch.randn(1024, 1024)
         out["eager linear 64x1024 @ 1024x1024"] = timeit(lambda: torch.nn.functional.linear(a, lw))
     out["getGraphNodeNames resnet50"] = timeit(lambda: get_graph_node_names(r50), 3, 3)
+    out["createFeatureExtractor resnet50"] = timeit(lambda: create_feature_extractor(r50, ["layer3"]), 3, 3)
     r152 = torchvision.models.resnet152()
     out["createFeatureExtractor resnet152"] = timeit(lambda: create_feature_extractor(r152, ["layer3"]), 3, 3)
     d201 = torchvision.models.densenet201()
     out["createFeatureExtractor densenet201"] = timeit(lambda: create_feature_extractor(d201, ["features.denseblock3"]), 3, 3)
     syn = Synthetic()
+    out["getGraphNodeNames synthetic 10k nodes"] = timeit(lambda: get_graph_node_names(syn), 1, 1)
     out["createFeatureExtractor synthetic 10k nodes"] = timeit(lambda: create_feature_extractor(syn, ["blocks.1200"]), 1, 1)
     print(json.dumps(out))
 
