@@ -5,14 +5,15 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { featureInfo } from '../featureExtraction/feature-info.js';
 import { getGraphNodeNames } from '../featureExtraction/get-graph-node-names.js';
 import { NodePathTracer, withDefaultLeaves } from '../featureExtraction/node-path-tracer.js';
 import { exportOnnx } from '../fx/onnx-export.js';
 import { ShapeProp } from '../fx/passes/shape-prop.js';
 import { GraphModule } from '../fx/graph-module.js';
-import { listModels } from '../models/index.js';
+import * as models from '../models/index.js';
+import { getModel, listModels } from '../models/index.js';
 import type { ModuleClass } from '../fx/tracer.js';
 import * as nn from '../nn/index.js';
 import { setNumThreads } from '../runtime/threads.js';
@@ -29,10 +30,10 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Leaf classes named on the command line: featurefx's layers and torchvision ops modules. */
+/** Leaf classes named on the command line: featurefx's layers, torchvision ops modules, and the zoo's blocks. */
 function leafClasses(spec: string | undefined): ModuleClass[] {
   if (spec === undefined) return [];
-  const available = nn as unknown as Record<string, unknown>;
+  const available = { ...nn, ...models } as unknown as Record<string, unknown>;
   return spec.split(',').map((name) => {
     const cls = available[name.trim()];
     if (typeof cls !== 'function') throw new Error(`--leaf: unknown module class '${name}'`);
@@ -52,42 +53,46 @@ const program = new Command()
 program
   .command('nodes <model>')
   .description('list node names in execution order, with kinds and (given an input shape) output shapes')
-  .option('--mode <mode>', 'train, eval, or both', 'both')
-  .option('--leaf <classes>', 'module classes to keep as single nodes, comma-separated')
+  .addOption(new Option('--mode <mode>', 'the graph to list').choices(['train', 'eval', 'both']).default('both'))
+  .option('--leaf <classes>', 'module classes to keep as single nodes, comma-separated (e.g. Bottleneck)')
   .option('--input-shape <shape>', 'e.g. 1,3,224,224: also print each node output shape')
   .option('--json', 'print JSON: {"train": [...], "eval": [...], "details": [...]}')
-  .action((name: string, o: { mode: string; leaf?: string; inputShape?: string; json?: boolean }) => {
-    const { model } = loadModel(name, undefined);
-    const tracerOptions = { leafModules: leafClasses(o.leaf) };
-    const [train, evalNodes] = getGraphNodeNames(model, { tracerOptions, suppressDiffWarning: true });
-    model.eval();
-    const tracer = new NodePathTracer(withDefaultLeaves(tracerOptions));
-    const graph = tracer.trace(model);
-    if (o.inputShape !== undefined)
-      new ShapeProp(new GraphModule(model, graph), graph).propagate({
-        dtype: 'float32',
-        shape: parseShape(o.inputShape),
+  .action(
+    (name: string, o: { mode: 'train' | 'eval' | 'both'; leaf?: string; inputShape?: string; json?: boolean }) => {
+      // Node names need no weights: the model keeps its random ones.
+      const model = getModel(name);
+      const tracerOptions = { leafModules: leafClasses(o.leaf) };
+      const [train, evalNodes] = getGraphNodeNames(model, { tracerOptions, suppressDiffWarning: true });
+      // Kinds and shapes come from one more trace, in the mode listed ('both' shows eval's).
+      model.train(o.mode === 'train');
+      const tracer = new NodePathTracer(withDefaultLeaves(tracerOptions));
+      const graph = tracer.trace(model);
+      if (o.inputShape !== undefined)
+        new ShapeProp(new GraphModule(model, graph), graph).propagate({
+          dtype: 'float32',
+          shape: parseShape(o.inputShape),
+        });
+      const details = [...tracer.nodeToQualname].map(([node, qualname]) => {
+        const meta = node.meta.tensorMeta as { shape?: readonly number[] } | number | undefined;
+        const shape = typeof meta === 'object' && meta !== null && 'shape' in meta ? [...meta.shape!] : meta;
+        return { name: qualname, kind: node.op, ...(shape === undefined ? {} : { shape }) };
       });
-    const details = [...tracer.nodeToQualname].map(([node, qualname]) => {
-      const meta = node.meta.tensorMeta as { shape?: readonly number[] } | number | undefined;
-      const shape = typeof meta === 'object' && meta !== null && 'shape' in meta ? [...meta.shape!] : meta;
-      return { name: qualname, kind: node.op, ...(shape === undefined ? {} : { shape }) };
-    });
-    if (o.json === true) {
-      console.log(JSON.stringify({ train, eval: evalNodes, details }, null, 1));
-      return;
-    }
-    const lists = o.mode === 'train' ? { train } : o.mode === 'eval' ? { eval: evalNodes } : { train, eval: evalNodes };
-    if (o.mode === 'both' && JSON.stringify(train) === JSON.stringify(evalNodes)) {
+      if (o.json === true) {
+        console.log(JSON.stringify({ train, eval: evalNodes, details }, null, 1));
+        return;
+      }
+      if (o.mode === 'both' && JSON.stringify(train) !== JSON.stringify(evalNodes)) {
+        console.log('# the train and eval graphs differ; --mode train or --mode eval gives kinds and shapes');
+        for (const [mode, names] of Object.entries({ train, eval: evalNodes })) {
+          console.log(`# ${mode}`);
+          for (const n of names) console.log(n);
+        }
+        return;
+      }
       for (const d of details)
         console.log([d.name, d.kind, d.shape === undefined ? '' : JSON.stringify(d.shape)].join('\t').trimEnd());
-      return;
-    }
-    for (const [mode, names] of Object.entries(lists)) {
-      console.log(`# ${mode}`);
-      for (const n of names) console.log(n);
-    }
-  });
+    },
+  );
 
 program
   .command('extract <model> [images...]')

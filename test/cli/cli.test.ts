@@ -125,3 +125,33 @@ test('unknown models and nodes, and missing weights, exit non-zero with a clear 
   assert.equal(noWeights.status, 1);
   assert.match(noWeights.stderr, /cannot read weights file 'missing\.pth'/);
 });
+
+test('nodes lists kinds and shapes of the mode asked for, takes the zoo blocks as leaves, and --json gives both lists', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'featurefx-cli-'));
+  const evalRun = run(['nodes', 'resnet18', '--mode', 'eval', '--input-shape', '1,3,64,64'], dir);
+  assert.equal(evalRun.status, 0, evalRun.stderr);
+  const lines = evalRun.stdout.trim().split('\n');
+  assert.equal(lines[0], 'x\tplaceholder\t[1,3,64,64]');
+  assert.ok(lines.includes('layer1.0.add\tcall_method\t[1,64,16,16]'), lines.slice(0, 20).join('\n'));
+  assert.equal(lines[lines.length - 1], 'fc\tcall_module\t[1,1000]');
+  assert.doesNotMatch(evalRun.stderr, /random weights/);
+
+  const leaf = run(['nodes', 'resnet18', '--leaf', 'BasicBlock'], dir);
+  assert.equal(leaf.status, 0, leaf.stderr);
+  assert.deepEqual(
+    leaf.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t')[0])
+      .filter((n) => n!.startsWith('layer1')),
+    ['layer1.0', 'layer1.1'],
+  );
+
+  const json = run(['nodes', 'googlenet', '--json'], dir);
+  const parsed = JSON.parse(json.stdout) as { train: string[]; eval: string[] };
+  assert.ok(parsed.train.includes('aux1.fc2') && !parsed.eval.includes('aux1.fc2'));
+
+  const badMode = run(['nodes', 'resnet18', '--mode', 'test'], dir);
+  assert.notEqual(badMode.status, 0);
+  assert.match(badMode.stderr, /Allowed choices are train, eval, both/);
+});
