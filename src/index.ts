@@ -13,6 +13,7 @@ export type { DType } from './tensor/dtype.js';
 export { setNumThreads, getNumThreads } from './runtime/threads.js';
 export { TraceError, FeatureExtractionError, WeightsError, StateDictError } from './errors.js';
 export { Module, type ForwardHook, type RemovableHandle } from './nn/module.js';
+export { skipInit } from './nn/init.js';
 export * as nn from './nn/index.js';
 export { loadPth, loadSafetensors, saveSafetensors, loadNpy, saveNpy, loadWeights } from './io/index.js';
 export * from './models/index.js';

@@ -15,6 +15,7 @@ import { GraphModule } from '../fx/graph-module.js';
 import * as models from '../models/index.js';
 import { getModel, listModels } from '../models/index.js';
 import type { ModuleClass } from '../fx/tracer.js';
+import { skipInit } from '../nn/init.js';
 import * as nn from '../nn/index.js';
 import { setNumThreads } from '../runtime/threads.js';
 import { extract } from './extract.js';
@@ -59,8 +60,8 @@ program
   .option('--json', 'print JSON: {"train": [...], "eval": [...], "details": [...]}')
   .action(
     (name: string, o: { mode: 'train' | 'eval' | 'both'; leaf?: string; inputShape?: string; json?: boolean }) => {
-      // Node names need no weights: the model keeps its random ones.
-      const model = getModel(name);
+      // Node names need no weights, so none are drawn.
+      const model = skipInit(() => getModel(name));
       const tracerOptions = { leafModules: leafClasses(o.leaf) };
       const [train, evalNodes] = getGraphNodeNames(model, { tracerOptions, suppressDiffWarning: true });
       // Kinds and shapes come from one more trace, in the mode listed ('both' shows eval's).

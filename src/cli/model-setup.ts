@@ -3,6 +3,7 @@ import { createFeatureExtractor } from '../featureExtraction/create-feature-extr
 import type { DualGraphModule } from '../featureExtraction/dual-graph-module.js';
 import { loadWeights } from '../io/weights.js';
 import { getModelEntry } from '../models/index.js';
+import { skipInit } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
 
 export interface LoadedModel {
@@ -13,12 +14,13 @@ export interface LoadedModel {
 /** The model in eval mode, with `weights` loaded strictly; says on stderr when weights are random. */
 export function loadModel(name: string, weights: string | undefined): LoadedModel {
   const entry = getModelEntry(name);
-  const model = entry.build();
   if (weights === undefined) {
     process.stderr.write(`featurefx: ${name} has random weights (pass --weights FILE to load a checkpoint)\n`);
-  } else {
-    model.loadStateDict(loadWeights(weights));
+    return { model: entry.build().eval(), preset: entry.transform };
   }
+  // Strict loading replaces every tensor, so drawing random ones first would be wasted time.
+  const model = skipInit(() => entry.build());
+  model.loadStateDict(loadWeights(weights));
   return { model: model.eval(), preset: entry.transform };
 }
 

@@ -13,6 +13,7 @@ import { StochasticDepth } from '../nn/vision-ops/stochastic-depth.js';
 import { layerNorm } from '../ops/layer-norm.js';
 import { full } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { initWeights, truncNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 /**
@@ -105,6 +106,7 @@ export class ConvNeXt extends Module<[Tensor], Tensor> {
       new Flatten(1),
       new Linear(channels, options.numClasses ?? 1000),
     );
+    initWeights(this, { conv: truncNormal(0.02), linear: truncNormal(0.02), zeroConvBias: true, zeroLinearBias: true });
   }
 
   forward(x: Tensor): Tensor {

@@ -12,6 +12,7 @@ import { dropout } from '../ops/dropout.js';
 import { flatten } from '../ops/flatten.js';
 import { relu } from '../ops/relu.js';
 import { Tensor } from '../tensor/tensor.js';
+import { initWeights, kaimingNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 export class DenseLayer extends Module<[Tensor | Tensor[]], Tensor> {
@@ -116,6 +117,7 @@ export class DenseNet extends Module<[Tensor], Tensor> {
     children.norm5 = new BatchNorm2d(numFeatures);
     this.features = new Sequential<Tensor>(children);
     this.classifier = new Linear(numFeatures, options.numClasses ?? 1000);
+    initWeights(this, { conv: kaimingNormal('fanIn'), zeroLinearBias: true });
   }
 
   forward(x: Tensor): Tensor {

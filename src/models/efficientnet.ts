@@ -12,6 +12,7 @@ import { StochasticDepth } from '../nn/vision-ops/stochastic-depth.js';
 import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
+import { initWeights, kaimingNormal, uniformBound } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 type NormLayer = (channels: number) => Module;
@@ -139,6 +140,12 @@ export class EfficientNet extends Module<[Tensor], Tensor> {
       new Dropout(options.dropout ?? dropout, { inplace: true }),
       new Linear(lastOut, options.numClasses ?? 1000),
     );
+    initWeights(this, {
+      conv: kaimingNormal('fanOut'),
+      linear: uniformBound((shape) => 1 / Math.sqrt(shape[0]!)),
+      zeroConvBias: true,
+      zeroLinearBias: true,
+    });
   }
 
   forward(x: Tensor): Tensor {

@@ -10,6 +10,7 @@ import { flatten } from '../ops/flatten.js';
 import { relu } from '../ops/relu.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BasicConv2d, transformInput } from './basic-conv2d.js';
+import { initWeights, truncNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 /** Four parallel branches (1×1; 1×1→3×3; 1×1→3×3; pool→1×1) concatenated along channels. */
@@ -123,6 +124,7 @@ export class GoogLeNet extends Module<[Tensor], Tensor | GoogLeNetOutputs> {
     this.dropout = new Dropout(options.dropout ?? 0.2);
     this.fc = new Linear(1024, numClasses);
     this.transformInput = options.transformInput ?? false;
+    initWeights(this, { conv: truncNormal(0.01), linear: truncNormal(0.01) });
   }
 
   forward(x: Tensor): Tensor | GoogLeNetOutputs {

@@ -10,6 +10,7 @@ import { flatten } from '../ops/flatten.js';
 import { maxPool2d } from '../ops/max-pool2d.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { BasicConv2d, transformInput } from './basic-conv2d.js';
+import { initWeights, truncNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 /** The 3×3 average pooling (stride 1, padded) that several blocks put before their pool branch. */
@@ -227,6 +228,12 @@ export class Inception3 extends Module<[Tensor], Tensor | InceptionOutputs> {
     this.dropout = new Dropout(options.dropout ?? 0.5);
     this.fc = new Linear(2048, numClasses);
     this.transformInput = options.transformInput ?? false;
+    // std 0.1, but 0.001 for the auxiliary classifier's fc (torchvision's `stddev` attribute).
+    const auxFc = this.AuxLogits?.fc;
+    initWeights(this, {
+      conv: truncNormal(0.1),
+      linear: (shape, layer) => truncNormal(layer === auxFc ? 0.001 : 0.1)(shape, layer),
+    });
   }
 
   forward(x: Tensor): Tensor | InceptionOutputs {

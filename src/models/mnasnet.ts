@@ -5,8 +5,10 @@ import { Conv2d } from '../nn/layers/conv.js';
 import { Sequential } from '../nn/layers/containers.js';
 import { Dropout } from '../nn/layers/dropout.js';
 import { Linear } from '../nn/layers/linear.js';
+import { fanOut } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { initWeights, kaimingNormal, uniformBound } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 // The TensorFlow reference's batch-norm decay 0.9997, as a PyTorch momentum.
@@ -108,6 +110,13 @@ export class MNASNet extends Module<[Tensor], Tensor> {
       new Dropout(options.dropout ?? 0.2, { inplace: true }),
       new Linear(1280, options.numClasses ?? 1000),
     );
+    // Linear: kaiming_uniform_(mode='fan_out', nonlinearity='sigmoid'), whose gain is 1.
+    initWeights(this, {
+      conv: kaimingNormal('fanOut'),
+      linear: uniformBound((shape) => Math.sqrt(3 / fanOut(shape))),
+      zeroConvBias: true,
+      zeroLinearBias: true,
+    });
   }
 
   forward(x: Tensor): Tensor {

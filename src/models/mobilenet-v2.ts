@@ -11,6 +11,7 @@ import { adaptiveAvgPool2d } from '../ops/adaptive-avg-pool2d.js';
 import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
+import { initWeights, kaimingNormal, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 const relu6 = (): ReLU6 => new ReLU6();
@@ -82,6 +83,12 @@ export class MobileNetV2 extends Module<[Tensor], Tensor> {
       new Dropout(options.dropout ?? 0.2),
       new Linear(lastChannel, options.numClasses ?? 1000),
     );
+    initWeights(this, {
+      conv: kaimingNormal('fanOut'),
+      linear: normalStd(0.01),
+      zeroConvBias: true,
+      zeroLinearBias: true,
+    });
   }
 
   forward(x: Tensor): Tensor {

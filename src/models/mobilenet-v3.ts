@@ -11,6 +11,7 @@ import { SqueezeExcitation } from '../nn/vision-ops/squeeze-excitation.js';
 import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
+import { initWeights, kaimingNormal, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 interface BlockConfig {
@@ -138,6 +139,12 @@ export class MobileNetV3 extends Module<[Tensor], Tensor> {
       new Dropout(options.dropout ?? 0.2, { inplace: true }),
       new Linear(adjust(lastChannel), options.numClasses ?? 1000),
     );
+    initWeights(this, {
+      conv: kaimingNormal('fanOut'),
+      linear: normalStd(0.01),
+      zeroConvBias: true,
+      zeroLinearBias: true,
+    });
   }
 
   forward(x: Tensor): Tensor {

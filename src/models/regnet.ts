@@ -10,6 +10,7 @@ import { SqueezeExcitation } from '../nn/vision-ops/squeeze-excitation.js';
 import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
+import { initWeights, kaimingNormal, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 const relu = (): ReLU => new ReLU();
@@ -127,6 +128,8 @@ export class RegNet extends Module<[Tensor], Tensor> {
     });
     this.trunk_output = new Sequential<Tensor>(trunk);
     this.fc = new Linear(current, options.numClasses ?? 1000);
+    // Convolutions keep their biases (only squeeze-excitation has any): torchvision sets weights only.
+    initWeights(this, { conv: kaimingNormal('fanOut'), linear: normalStd(0.01), zeroLinearBias: true });
   }
 
   forward(x: Tensor): Tensor {

@@ -10,8 +10,8 @@ import { Linear } from '../nn/layers/linear.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/layers/pooling.js';
 import { Module } from '../nn/module.js';
 import { flatten } from '../ops/flatten.js';
-import { randn } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { initWeights, kaimingNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 function conv3x3(inPlanes: number, outPlanes: number, stride = 1, groups = 1, dilation = 1): Conv2d {
@@ -142,13 +142,7 @@ export class ResNet extends Module<[Tensor], Tensor> {
     this.layer3 = this.makeLayer(block, 256, layers[2], 2, dilate[1]);
     this.layer4 = this.makeLayer(block, 512, layers[3], 2, dilate[2]);
     this.fc = new Linear(512 * block.expansion, config.numClasses ?? 1000);
-    for (const m of this.modules()) {
-      if (m instanceof Conv2d) {
-        // kaiming_normal_(mode='fan_out', nonlinearity='relu')
-        const [out, , kh, kw] = m.weight.shape as [number, number, number, number];
-        m.weight = randn(m.weight.shape).mul(Math.sqrt(2 / (out * kh * kw)));
-      }
-    }
+    initWeights(this, { conv: kaimingNormal('fanOut') });
     if (config.zeroInitResidual === true) {
       for (const m of this.modules()) {
         if (m instanceof Bottleneck) m.bn3.weight = m.bn3.weight!.mul(0);

@@ -4,10 +4,12 @@ import { ReLU } from '../nn/layers/activation.js';
 import { Sequential } from '../nn/layers/containers.js';
 import { Dropout } from '../nn/layers/dropout.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/layers/pooling.js';
+import { fanIn, uniform } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import { cat } from '../ops/cat.js';
 import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { initWeights, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 export class Fire extends Module<[Tensor], Tensor> {
@@ -73,12 +75,19 @@ export class SqueezeNet extends Module<[Tensor], Tensor> {
             new Fire(384, 64, 256, 256),
             new Fire(512, 64, 256, 256),
           );
+    const finalConv = new Conv2d(512, options.numClasses ?? 1000, 1);
     this.classifier = new Sequential<Tensor>(
       new Dropout(options.dropout ?? 0.5),
-      new Conv2d(512, options.numClasses ?? 1000, 1),
+      finalConv,
       new ReLU({ inplace: true }),
       new AdaptiveAvgPool2d([1, 1]),
     );
+    // The classifier's conv starts small; the others use kaiming_uniform_ (bound sqrt(6 / fan_in)).
+    initWeights(this, {
+      conv: (shape, layer) =>
+        layer === finalConv ? normalStd(0.01)(shape, layer) : uniform(shape, Math.sqrt(6 / fanIn(shape))),
+      zeroConvBias: true,
+    });
   }
 
   forward(x: Tensor): Tensor {

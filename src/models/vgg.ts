@@ -9,6 +9,7 @@ import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/layers/pooling.js';
 import { Module } from '../nn/module.js';
 import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { initWeights, kaimingNormal, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
 
 const CONFIGS = {
@@ -56,6 +57,13 @@ export class VGG extends Module<[Tensor], Tensor> {
       new Dropout(p),
       new Linear(4096, options.numClasses ?? 1000),
     );
+    // torchvision's VGG initialisation (init_weights=True).
+    initWeights(this, {
+      conv: kaimingNormal('fanOut'),
+      linear: normalStd(0.01),
+      zeroConvBias: true,
+      zeroLinearBias: true,
+    });
   }
 
   forward(x: Tensor): Tensor {

@@ -4,6 +4,7 @@ import { StateDictError } from '../errors.js';
 import { ones, zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as nn from './index.js';
+import { skipInit } from './init.js';
 import { Module } from './module.js';
 
 class Block extends Module<[Tensor], Tensor> {
@@ -110,4 +111,20 @@ test('containers refuse names that would break paths, and ModuleList is not call
   assert.throws(() => new nn.ModuleDict({ 'a.b': new nn.ReLU() }), /must be non-empty and contain no '\.'/);
   const list = new nn.ModuleList([new nn.ReLU()]);
   assert.throws(() => (list as unknown as Module<[], unknown>).call(), /ModuleList is not callable/);
+});
+
+test('skipInit builds modules without drawing weights, and initialises again afterwards, even after an error', () => {
+  const skipped = skipInit(() => new nn.Conv2d(3, 8, 3));
+  assert.ok((skipped.weight.data as Float32Array).every((v) => v === 0));
+  assert.throws(
+    () =>
+      skipInit(() => {
+        throw new Error('builder failed');
+      }),
+    /builder failed/,
+  );
+  const drawn = new nn.Conv2d(3, 8, 3);
+  assert.ok((drawn.weight.data as Float32Array).some((v) => v !== 0));
+  // Non-random initial values are kept: a norm layer's weight is still one.
+  assert.ok((skipInit(() => new nn.BatchNorm2d(4)).weight!.data as Float32Array).every((v) => v === 1));
 });

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { getGraphNodeNames } from '../../src/featureExtraction/get-graph-node-names.js';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { loadPth } from '../../src/io/pth.js';
+import { skipInit } from '../../src/nn/init.js';
 import { getModel, listModels } from '../../src/models/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { FIXTURES_DIR, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
@@ -29,7 +30,8 @@ const fixture = JSON.parse(readFileSync(join(FIXTURES_DIR, 'models', 'names.json
 for (const [name, expected] of Object.entries(fixture.models)) {
   test(`${name}: node names and state dict equal torchvision's`, () => {
     assert.ok(listModels().includes(name), `${name} is registered`);
-    const model = getModel(name);
+    // Names and shapes need no weights: skipInit keeps the largest models quick to build.
+    const model = skipInit(() => getModel(name));
     const [train, evalNodes] = getGraphNodeNames(model, { suppressDiffWarning: true });
     assert.deepEqual(train, expected.train, 'train-mode node names');
     assert.deepEqual(evalNodes, expected.eval, 'eval-mode node names');
@@ -64,6 +66,36 @@ for (const c of loadFixture('models/logits.json')) {
     // Relative to the logits' scale: a few logits near zero carry the rounding of large ones.
     const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
     assertClose(model.call(fixtureTensor(c, 'input')), expected, { rtol: 1e-4, atol: 1e-4 * scale }, 'logits');
+  });
+}
+
+const initFixture = JSON.parse(readFileSync(join(FIXTURES_DIR, 'models', 'init.json'), 'utf8')) as {
+  models: Record<string, Record<string, [mean: number, std: number, numel: number]>>;
+};
+
+for (const [name, stats] of Object.entries(initFixture.models)) {
+  test(`${name}: a new model is initialised as torchvision initialises it (each tensor's mean and std)`, () => {
+    const state = getModel(name).stateDict();
+    for (const [key, [mean, std, numel]] of Object.entries(stats)) {
+      const values = state.get(key)!.data as Float32Array;
+      let sum = 0;
+      for (const v of values) sum += v;
+      const ourMean = sum / values.length;
+      let squares = 0;
+      for (const v of values) squares += (v - ourMean) ** 2;
+      const ourStd = values.length > 1 ? Math.sqrt(squares / (values.length - 1)) : 0;
+      if (std === 0) {
+        // Constants (norm weights, zeroed biases, running statistics) exactly.
+        assert.ok(
+          ourStd === 0 && Math.abs(ourMean - mean) < 1e-6,
+          `${key}: mean ${ourMean}, std ${ourStd}; torchvision ${mean}, 0`,
+        );
+      } else if (numel >= 1000) {
+        // Random tensors by their distribution; 1000 samples keep sampling error near 2%.
+        assert.ok(Math.abs(ourStd - std) <= 0.1 * std, `${key}: std ${ourStd}, torchvision ${std}`);
+        assert.ok(Math.abs(ourMean - mean) <= 0.15 * std, `${key}: mean ${ourMean}, torchvision ${mean}`);
+      }
+    }
   });
 }
 
