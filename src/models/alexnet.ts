@@ -54,5 +54,6 @@ export class AlexNet extends Module<[Tensor], Tensor> {
 registerModel({
   name: 'alexnet',
   build: (o = {}) => new AlexNet(o),
+  options: ['dropout'],
   transform: { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' },
 });

@@ -168,6 +168,7 @@ for (const [name, stages, sdProb, resizeSize] of CONVNEXTS) {
   registerModel({
     name,
     build: (o: ConvNeXtOptions = {}) => new ConvNeXt(stages, sdProb, o),
+    options: ['stochasticDepthProb', 'layerScale'],
     transform: { resizeSize, cropSize: 224, interpolation: 'bilinear' },
   });
 }

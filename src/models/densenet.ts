@@ -139,6 +139,7 @@ for (const [name, growthRate, blockConfig, numInitFeatures] of [
   registerModel({
     name,
     build: (o: DenseNetOptions = {}) => new DenseNet({ growthRate, blockConfig, numInitFeatures, ...o }),
+    options: ['growthRate', 'blockConfig', 'numInitFeatures', 'bnSize', 'dropRate'],
     transform: IMAGENET,
   });
 }

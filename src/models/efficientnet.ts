@@ -206,6 +206,7 @@ for (const [name, width, depth, dropout, norm, cropSize, resizeSize, interpolati
   registerModel({
     name,
     build: (o: EfficientNetOptions = {}) => new EfficientNet(bStages(width, depth), dropout, norm, undefined, o),
+    options: ['dropout', 'stochasticDepthProb'],
     transform: { resizeSize, cropSize, interpolation },
   });
 }
@@ -261,6 +262,7 @@ for (const [name, dropout, stages, size, interpolation] of V2_VARIANTS) {
   registerModel({
     name,
     build: (o: EfficientNetOptions = {}) => new EfficientNet(stages, dropout, bnV2, 1280, o),
+    options: ['dropout', 'stochasticDepthProb'],
     transform: { resizeSize: size, cropSize: size, interpolation },
   });
 }

@@ -137,6 +137,7 @@ for (const [name, alpha, resizeSize] of [
   registerModel({
     name,
     build: (o: MNASNetOptions = {}) => new MNASNet(alpha, o),
+    options: ['dropout'],
     transform: { ...MNASNET_TRANSFORM, resizeSize },
   });
 }

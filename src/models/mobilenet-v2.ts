@@ -102,5 +102,6 @@ export class MobileNetV2 extends Module<[Tensor], Tensor> {
 registerModel({
   name: 'mobilenet_v2',
   build: (o: MobileNetV2Options = {}) => new MobileNetV2(o),
+  options: ['widthMult', 'roundNearest', 'dropout'],
   transform: { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' },
 });

@@ -158,10 +158,12 @@ export class MobileNetV3 extends Module<[Tensor], Tensor> {
 registerModel({
   name: 'mobilenet_v3_large',
   build: (o: MobileNetV3Options = {}) => new MobileNetV3(LARGE, 1280, o),
+  options: ['widthMult', 'dropout'],
   transform: { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' },
 });
 registerModel({
   name: 'mobilenet_v3_small',
   build: (o: MobileNetV3Options = {}) => new MobileNetV3(SMALL, 1024, o),
+  options: ['widthMult', 'dropout'],
   transform: { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' },
 });

@@ -13,6 +13,8 @@ export interface ModelEntry {
   name: string;
   /** The builder; options are the family's, in camelCase. */
   build: (options?: ModelOptions & Record<string, unknown>) => Module;
+  /** The family's options besides `numClasses`, as the builder takes them (camelCase). */
+  options: readonly string[];
   /** torchvision's preset transform for the weights it publishes. */
   transform: { resizeSize: number; cropSize: number; interpolation: 'bilinear' | 'bicubic' };
 }
@@ -50,7 +52,20 @@ export function getModelEntry(name: string): ModelEntry {
  * const model = getModel('resnet50', { numClasses: 10 });
  */
 export function getModel(name: string, options: ModelOptions & Record<string, unknown> = {}): Module {
-  return getModelEntry(name).build(options);
+  const entry = getModelEntry(name);
+  const known = ['numClasses', ...entry.options];
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    // Python habits (num_classes) would otherwise be ignored silently.
+    const camel = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+    const hint = camel !== key && known.includes(camel) ? ` (featurefx spells it '${camel}')` : '';
+    throw new RangeError(`[getModel] ${name} has no option '${key}'${hint}; its options: ${known.join(', ')}`);
+  }
+  const { numClasses } = options;
+  if (numClasses !== undefined && !(Number.isInteger(numClasses) && numClasses > 0)) {
+    throw new RangeError(`[getModel] numClasses must be a positive integer, got ${String(numClasses)}`);
+  }
+  return entry.build(options);
 }
 
 /** Shared character bigrams, enough to rank names like 'resnet5' near 'resnet50'. */

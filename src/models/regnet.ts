@@ -167,6 +167,7 @@ for (const [name, depth, w0, wA, wM, groupWidth, seRatio] of REGNETS) {
     name,
     build: (o: RegNetOptions = {}) => new RegNet(stagesFromInitParams(depth, w0, wA, wM, groupWidth), seRatio, o),
     // regnet_y_128gf has only the SWAG end-to-end weights (384 px, bicubic).
+    options: ['stemWidth'],
     transform: name === 'regnet_y_128gf' ? { resizeSize: 384, cropSize: 384, interpolation: 'bicubic' } : V2_TRANSFORM,
   });
 }

@@ -230,5 +230,10 @@ for (const [name, build] of Object.entries({
   wide_resnet50_2,
   wide_resnet101_2,
 })) {
-  registerModel({ name, build, transform: IMAGENET });
+  registerModel({
+    name,
+    build,
+    options: ['zeroInitResidual', 'groups', 'widthPerGroup', 'replaceStrideWithDilation'],
+    transform: IMAGENET,
+  });
 }

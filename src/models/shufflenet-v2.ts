@@ -139,6 +139,7 @@ for (const [name, channels, resizeSize] of [
   registerModel({
     name,
     build: (o: ModelOptions = {}) => new ShuffleNetV2([4, 8, 4], channels, o),
+    options: [],
     transform: { resizeSize, cropSize: 224, interpolation: 'bilinear' },
   });
 }

@@ -98,5 +98,15 @@ export class SqueezeNet extends Module<[Tensor], Tensor> {
 }
 
 const IMAGENET = { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' } as const;
-registerModel({ name: 'squeezenet1_0', build: (o = {}) => new SqueezeNet('1_0', o), transform: IMAGENET });
-registerModel({ name: 'squeezenet1_1', build: (o = {}) => new SqueezeNet('1_1', o), transform: IMAGENET });
+registerModel({
+  name: 'squeezenet1_0',
+  build: (o = {}) => new SqueezeNet('1_0', o),
+  options: ['dropout'],
+  transform: IMAGENET,
+});
+registerModel({
+  name: 'squeezenet1_1',
+  build: (o = {}) => new SqueezeNet('1_1', o),
+  options: ['dropout'],
+  transform: IMAGENET,
+});

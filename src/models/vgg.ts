@@ -88,6 +88,7 @@ for (const [name, cfg, bn] of [
   registerModel({
     name,
     build: (options: VGGOptions = {}) => new VGG(makeLayers(CONFIGS[cfg], bn), options),
+    options: ['dropout'],
     transform: IMAGENET,
   });
 }

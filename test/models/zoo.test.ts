@@ -105,3 +105,18 @@ test('an unknown model name suggests close ones', () => {
     message: /unknown model 'resnet5'\. Closest: .*resnet50/,
   });
 });
+
+test("getModel refuses options the family does not have, and names torchvision's spelling in camelCase", () => {
+  assert.throws(() => getModel('resnet50', { num_classes: 10 }), {
+    name: 'RangeError',
+    message:
+      "[getModel] resnet50 has no option 'num_classes' (featurefx spells it 'numClasses'); its options: numClasses, zeroInitResidual, groups, widthPerGroup, replaceStrideWithDilation",
+  });
+  assert.throws(
+    () => getModel('mobilenet_v2', { stochasticDepthProb: 0.1 }),
+    /mobilenet_v2 has no option 'stochasticDepthProb'/,
+  );
+  assert.throws(() => getModel('vgg11', { numClasses: 0 }), /numClasses must be a positive integer, got 0/);
+  const model = getModel('efficientnet_b0', { numClasses: 10, dropout: 0.3 });
+  assert.deepEqual([...model.stateDict().get('classifier.1.weight')!.shape], [10, 1280]);
+});
