@@ -7,6 +7,13 @@ import { buildExtractor, loadModel, parseNodes } from './model-setup.js';
 import { OutputStore } from './output-store.js';
 import { Progress } from './progress.js';
 
+/** An image of a batch: decoded, or the reason it is skipped. */
+interface Decoded {
+  path: string;
+  image?: Tensor;
+  reason?: string;
+}
+
 export interface ExtractOptions {
   nodes: string;
   weights?: string;
@@ -53,19 +60,27 @@ export async function extract(modelName: string, inputs: string[], options: Extr
   const todo = mine.filter((p) => !done.has(p));
   if (done.size > 0) process.stderr.write(`featurefx: resuming, ${done.size} of ${mine.length} images already done\n`);
   const progress = new Progress(todo.length);
-  for (let start = 0; start < todo.length; start += options.batch) {
-    const batchPaths = todo.slice(start, start + options.batch);
-    const loaded: { path: string; image: Tensor }[] = [];
-    const skipped: { path: string; reason: string }[] = [];
-    for (const path of batchPaths) {
-      try {
-        loaded.push({ path, image: await loadImage(path, preset) });
-      } catch (e) {
-        const reason = e instanceof Error ? e.message : String(e);
-        process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
-        skipped.push({ path, reason });
-      }
-    }
+  // A batch's images decode concurrently (sharp works on libuv's threads), and the next batch
+  // decodes while the current one runs through the model.
+  const decode = (paths: string[]): Promise<Decoded[]> =>
+    Promise.all(
+      paths.map((path) =>
+        loadImage(path, preset).then(
+          (image): Decoded => ({ path, image }),
+          (e: unknown): Decoded => ({ path, reason: e instanceof Error ? e.message : String(e) }),
+        ),
+      ),
+    );
+  const batches: string[][] = [];
+  for (let start = 0; start < todo.length; start += options.batch)
+    batches.push(todo.slice(start, start + options.batch));
+  let next = batches.length > 0 ? decode(batches[0]!) : undefined;
+  for (let b = 0; b < batches.length; b++) {
+    const decoded = await next!;
+    next = b + 1 < batches.length ? decode(batches[b + 1]!) : undefined;
+    const loaded = decoded.filter((d): d is Decoded & { image: Tensor } => d.image !== undefined);
+    const skipped = decoded.flatMap((d) => (d.reason === undefined ? [] : [{ path: d.path, reason: d.reason }]));
+    for (const { path, reason } of skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
     const outputs =
       loaded.length === 0
         ? {}
@@ -80,7 +95,7 @@ export async function extract(modelName: string, inputs: string[], options: Extr
       outputs,
       skipped,
     );
-    progress.advance(batchPaths.length);
+    progress.advance(batches[b]!.length);
   }
   progress.stop();
   const written = store.finish(Object.values(nodes));
