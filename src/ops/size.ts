@@ -1,5 +1,5 @@
 import { normalizeDim } from '../tensor/shape.js';
-import type { TensorMeta } from '../tensor/tensor.js';
+import type { Tensor, TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
 
@@ -7,7 +7,7 @@ import { defineOp } from './registry.js';
  * `Tensor.size()`: the shape, or one size. Plain JS when run; traced, it records a node, and
  * exported it becomes Shape/Gather so that sizes stay dynamic.
  */
-export const size = defineOp({
+const sizeOp = defineOp({
   name: 'size',
   infer: (x: TensorMeta, dim?: number): TensorMeta => {
     expectTensor('size', 'input', x);
@@ -20,3 +20,12 @@ export const size = defineOp({
     return ctx.emit('Gather', [shape, ctx.constant(normalizeDim(dim, x.shape.length, 'size'), 'int64')], { axis: 0 });
   },
 });
+
+/** What callers get: JS numbers (graph values when traced, as torch.fx's `x.size()`). */
+export interface SizeFunction {
+  (x: Tensor): number[];
+  (x: Tensor, dim: number): number;
+}
+
+// SizeFunction first: TypeScript resolves calls against the first matching signature.
+export const size = sizeOp as SizeFunction & typeof sizeOp;

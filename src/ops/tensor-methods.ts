@@ -53,7 +53,6 @@ declare module '../tensor/tensor.js' {
     repeat: Method<typeof F.repeat>;
     reshape: Method<typeof F.reshape>;
     roll: Method<typeof F.roll>;
-    /** The sizes as JS numbers (graph values when traced, as torch.fx's `x.size()`). */
     size: { (): number[]; (dim: number): number };
     split: Method<typeof F.split>;
     squeeze: Method<typeof F.squeeze>;
