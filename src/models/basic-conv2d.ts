@@ -7,7 +7,10 @@ import { BatchNorm2d } from '../nn/layers/batch-norm.js';
 import { Conv2d, type Conv2dLayerOptions } from '../nn/layers/conv.js';
 import { Module } from '../nn/module.js';
 import { cat } from '../ops/cat.js';
-import { slice } from '../ops/getitem.js';
+import { getitem, slice } from '../ops/getitem.js';
+import { add } from '../ops/add.js';
+import { mul } from '../ops/mul.js';
+import { unsqueeze } from '../ops/unsqueeze.js';
 import { relu } from '../ops/relu.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -38,12 +41,9 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
 
 /** torchvision's `_transform_input` (applied when `transformInput` is set). */
 export function transformInput(x: Tensor): Tensor {
+  // Functions, not methods: torch.fx records x[:, c], torch.unsqueeze, * and + as call_function.
   const channels = IMAGENET_MEAN.map((mean, c) =>
-    x
-      .getitem([slice(), c])
-      .unsqueeze(1)
-      .mul(IMAGENET_STD[c]! / 0.5)
-      .add((mean - 0.5) / 0.5),
+    add(mul(unsqueeze(getitem(x, [slice(), c]), 1), IMAGENET_STD[c]! / 0.5), (mean - 0.5) / 0.5),
   );
   return cat(channels, 1);
 }

@@ -15,6 +15,8 @@ import { full } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { initWeights, truncNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
+import { add } from '../ops/add.js';
+import { mul } from '../ops/mul.js';
 
 /**
  * LayerNorm over the channels of an NCHW tensor. Not a leaf (it subclasses LayerNorm outside
@@ -52,9 +54,9 @@ export class CNBlock extends Module<[Tensor], Tensor> {
   }
 
   forward(input: Tensor): Tensor {
-    let result = this.layer_scale.mul(this.block.call(input));
+    let result = mul(this.layer_scale, this.block.call(input));
     result = this.stochastic_depth.call(result);
-    return result.add(input);
+    return add(result, input);
   }
 }
 

@@ -14,6 +14,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
 import { initWeights, kaimingNormal, uniformBound } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
+import { add } from '../ops/add.js';
 
 type NormLayer = (channels: number) => Module;
 
@@ -49,7 +50,7 @@ class EfficientNetBlock extends Module<[Tensor], Tensor> {
     let result = this.block.call(input);
     if (this.useResConnect) {
       result = this.stochastic_depth.call(result);
-      result = result.add(input);
+      result = add(result, input);
     }
     return result;
   }

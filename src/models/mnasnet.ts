@@ -10,6 +10,7 @@ import { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { initWeights, kaimingNormal, uniformBound } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
+import { add } from '../ops/add.js';
 
 // The TensorFlow reference's batch-norm decay 0.9997, as a PyTorch momentum.
 const BN_MOMENTUM = 1 - 0.9997;
@@ -43,7 +44,7 @@ class MnasInvertedResidual extends Module<[Tensor], Tensor> {
   }
 
   forward(input: Tensor): Tensor {
-    return this.applyResidual ? this.layers.call(input).add(input) : this.layers.call(input);
+    return this.applyResidual ? add(this.layers.call(input), input) : this.layers.call(input);
   }
 }
 

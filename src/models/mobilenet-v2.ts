@@ -13,6 +13,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
 import { initWeights, kaimingNormal, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
+import { add } from '../ops/add.js';
 
 const relu6 = (): ReLU6 => new ReLU6();
 const bn = (c: number): BatchNorm2d => new BatchNorm2d(c);
@@ -38,7 +39,7 @@ export class InvertedResidual extends Module<[Tensor], Tensor> {
   }
 
   forward(x: Tensor): Tensor {
-    return this.useResConnect ? x.add(this.conv.call(x)) : this.conv.call(x);
+    return this.useResConnect ? add(x, this.conv.call(x)) : this.conv.call(x);
   }
 }
 

@@ -13,6 +13,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
 import { initWeights, kaimingNormal, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
+import { add } from '../ops/add.js';
 
 interface BlockConfig {
   input: number;
@@ -62,7 +63,7 @@ export class InvertedResidualV3 extends Module<[Tensor], Tensor> {
 
   forward(input: Tensor): Tensor {
     let result = this.block.call(input);
-    if (this.useResConnect) result = result.add(input);
+    if (this.useResConnect) result = add(result, input);
     return result;
   }
 }

@@ -7,11 +7,11 @@ import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
 import { Module } from '../nn/module.js';
 import { Conv2dNormActivation } from '../nn/vision-ops/conv2d-norm-activation.js';
 import { SqueezeExcitation } from '../nn/vision-ops/squeeze-excitation.js';
-import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { makeDivisible } from './make-divisible.js';
 import { initWeights, kaimingNormal, normalStd } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
+import { add } from '../ops/add.js';
 
 const relu = (): ReLU => new ReLU();
 const bn = (c: number): BatchNorm2d => new BatchNorm2d(c);
@@ -59,7 +59,7 @@ class ResBottleneckBlock extends Module<[Tensor], Tensor> {
   }
 
   forward(x: Tensor): Tensor {
-    x = this.proj !== null ? this.proj.call(x).add(this.f.call(x)) : x.add(this.f.call(x));
+    x = this.proj !== null ? add(this.proj.call(x), this.f.call(x)) : add(x, this.f.call(x));
     return this.activation.call(x);
   }
 }
@@ -136,7 +136,7 @@ export class RegNet extends Module<[Tensor], Tensor> {
     x = this.stem.call(x);
     x = this.trunk_output.call(x);
     x = this.avgpool.call(x);
-    x = flatten(x, 1);
+    x = x.flatten(1); // a method here, as in torchvision's RegNet (x.flatten(start_dim=1))
     return this.fc.call(x);
   }
 }

@@ -13,6 +13,7 @@ import { flatten } from '../ops/flatten.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { initWeights, kaimingNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
+import { add } from '../ops/add.js';
 
 function conv3x3(inPlanes: number, outPlanes: number, stride = 1, groups = 1, dilation = 1): Conv2d {
   return new Conv2d(inPlanes, outPlanes, 3, { stride, padding: dilation, groups, bias: false, dilation });
@@ -61,7 +62,7 @@ export class BasicBlock extends Module<[Tensor], Tensor> {
     out = this.conv2.call(out);
     out = this.bn2.call(out);
     if (this.downsample !== null) identity = this.downsample.call(x);
-    out = out.add(identity);
+    out = add(out, identity);
     return this.relu.call(out);
   }
 }
@@ -100,7 +101,7 @@ export class Bottleneck extends Module<[Tensor], Tensor> {
     out = this.conv3.call(out);
     out = this.bn3.call(out);
     if (this.downsample !== null) identity = this.downsample.call(x);
-    out = out.add(identity);
+    out = add(out, identity);
     return this.relu.call(out);
   }
 }

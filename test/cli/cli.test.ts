@@ -132,7 +132,7 @@ test('nodes lists kinds and shapes of the mode asked for, takes the zoo blocks a
   assert.equal(evalRun.status, 0, evalRun.stderr);
   const lines = evalRun.stdout.trim().split('\n');
   assert.equal(lines[0], 'x\tplaceholder\t[1,3,64,64]');
-  assert.ok(lines.includes('layer1.0.add\tcall_method\t[1,64,16,16]'), lines.slice(0, 20).join('\n'));
+  assert.ok(lines.includes('layer1.0.add\tcall_function\t[1,64,16,16]'), lines.slice(0, 20).join('\n'));
   assert.equal(lines[lines.length - 1], 'fc\tcall_module\t[1,1000]');
   assert.doesNotMatch(evalRun.stderr, /random weights/);
 

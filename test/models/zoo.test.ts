@@ -8,6 +8,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { getGraphNodeNames } from '../../src/featureExtraction/get-graph-node-names.js';
+import { NodePathTracer, withDefaultLeaves } from '../../src/featureExtraction/node-path-tracer.js';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { loadPth } from '../../src/io/pth.js';
 import { skipInit } from '../../src/nn/init.js';
@@ -20,6 +21,7 @@ interface ModelFixture {
   family: string;
   train: string[];
   eval: string[];
+  evalKinds: string[];
   stateDict: Record<string, number[]>;
 }
 
@@ -35,6 +37,14 @@ for (const [name, expected] of Object.entries(fixture.models)) {
     const [train, evalNodes] = getGraphNodeNames(model, { suppressDiffWarning: true });
     assert.deepEqual(train, expected.train, 'train-mode node names');
     assert.deepEqual(evalNodes, expected.eval, 'eval-mode node names');
+    const tracer = new NodePathTracer(withDefaultLeaves({}));
+    tracer.trace(model.eval());
+    const kinds = [...tracer.nodeToQualname.keys()].map((node) => node.op);
+    assert.deepEqual(
+      kinds.map((k, i) => `${evalNodes[i]} ${k}`),
+      expected.evalKinds.map((k, i) => `${evalNodes[i]} ${k}`),
+      'eval-mode node kinds',
+    );
     const keys = Object.fromEntries([...model.stateDict()].map(([k, t]) => [k, [...t.shape]]));
     assert.deepEqual(keys, expected.stateDict);
   });

@@ -11,6 +11,7 @@ import { Conv2d } from '../layers/conv.js';
 import { ModuleList } from '../layers/containers.js';
 import { Module } from '../module.js';
 import { Conv2dNormActivation } from './conv2d-norm-activation.js';
+import { add } from '../../ops/add.js';
 
 /** An extra block: takes the FPN results, the inputs and the names, returns more results and names. */
 export abstract class ExtraFPNBlock extends Module<[Tensor[], Tensor[], string[]], [Tensor[], string[]]> {}
@@ -62,7 +63,7 @@ export class FeaturePyramidNetwork extends Module<[Record<string, Tensor>], Reco
       const innerLateral = this.inner_blocks.at(idx).call(inputs[idx]!);
       const [h, w] = innerLateral.shape.slice(-2) as [number, number];
       const innerTopDown = interpolate(lastInner, { size: [h, w], mode: 'nearest' });
-      lastInner = innerLateral.add(innerTopDown);
+      lastInner = add(innerLateral, innerTopDown);
       results.unshift(this.layer_blocks.at(idx).call(lastInner));
     }
     if (this.extra_blocks !== null) [results, names] = this.extra_blocks.call(results, inputs, names);

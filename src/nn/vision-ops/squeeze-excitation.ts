@@ -3,6 +3,7 @@ import { Conv2d } from '../layers/conv.js';
 import { ReLU, Sigmoid } from '../layers/activation.js';
 import { Module } from '../module.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { mul } from '../../ops/mul.js';
 
 /** torchvision's SqueezeExcitation block: channel weights from pooled features, times the input. */
 export class SqueezeExcitation extends Module<[Tensor], Tensor> {
@@ -33,6 +34,6 @@ export class SqueezeExcitation extends Module<[Tensor], Tensor> {
   }
 
   forward(input: Tensor): Tensor {
-    return this.scale(input).mul(input);
+    return mul(this.scale(input), input);
   }
 }

@@ -1,6 +1,7 @@
 import { defaultGenerator } from '../../tensor/generator.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
+import { mul } from '../../ops/mul.js';
 
 /**
  * torchvision's StochasticDepth: in training, drops whole samples ('row') or the whole batch
@@ -30,6 +31,6 @@ export class StochasticDepth extends Module<[Tensor], Tensor> {
     const noise = new Float32Array(count);
     for (let i = 0; i < count; i++)
       noise[i] = defaultGenerator.uniform() < survival ? (survival > 0 ? 1 / survival : 0) : 0;
-    return input.mul(new Tensor('float32', shape, noise));
+    return mul(input, new Tensor('float32', shape, noise));
   }
 }
