@@ -18,8 +18,8 @@ export interface Preset {
   interpolation: 'bilinear' | 'bicubic';
 }
 
-const MEAN = tensor([0.485, 0.456, 0.406]).reshape([3, 1, 1]);
-const STD = tensor([0.229, 0.224, 0.225]).reshape([3, 1, 1]);
+const MEAN = tensor([[[0.485]], [[0.456]], [[0.406]]]);
+const STD = tensor([[[0.229]], [[0.224]], [[0.225]]]);
 
 /** Files named by `inputs`, folders walked recursively; sorted, so that runs and shards are deterministic. */
 export function listInputs(inputs: readonly string[]): string[] {

@@ -19,7 +19,7 @@ export function loadModel(name: string, weights: string | undefined): LoadedMode
     return { model: entry.build().eval(), preset: entry.transform };
   }
   // Strict loading replaces every tensor, so drawing random ones first would be wasted time.
-  const model = skipInit(() => entry.build());
+  const model = skipInit(() => entry.build(entry.checkpointOptions));
   model.loadStateDict(loadWeights(weights));
   return { model: model.eval(), preset: entry.transform };
 }

@@ -159,6 +159,7 @@ export class GoogLeNet extends Module<[Tensor], Tensor | GoogLeNetOutputs> {
 registerModel({
   name: 'googlenet',
   build: (o: GoogLeNetOptions = {}) => new GoogLeNet(o),
+  checkpointOptions: { transformInput: true },
   options: ['auxLogits', 'transformInput', 'dropout', 'dropoutAux'],
   transform: { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' },
 });

@@ -269,6 +269,7 @@ export class Inception3 extends Module<[Tensor], Tensor | InceptionOutputs> {
 registerModel({
   name: 'inception_v3',
   build: (o: Inception3Options = {}) => new Inception3(o),
+  checkpointOptions: { transformInput: true },
   options: ['auxLogits', 'transformInput', 'dropout'],
   transform: { resizeSize: 342, cropSize: 299, interpolation: 'bilinear' },
 });

@@ -15,6 +15,11 @@ export interface ModelEntry {
   build: (options?: ModelOptions & Record<string, unknown>) => Module;
   /** The family's options besides `numClasses`, as the builder takes them (camelCase). */
   options: readonly string[];
+  /**
+   * Options torchvision's builder sets when it loads its published weights (GoogLeNet and
+   * Inception v3 turn on `transformInput`); the command applies them with `--weights`.
+   */
+  checkpointOptions?: Record<string, unknown>;
   /** torchvision's preset transform for the weights it publishes. */
   transform: { resizeSize: number; cropSize: number; interpolation: 'bilinear' | 'bicubic' };
 }

@@ -11,6 +11,11 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { loadNpy } from '../../src/io/npy.js';
+import { saveSafetensors } from '../../src/io/safetensors.js';
+import { loadImage } from '../../src/cli/images.js';
+import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
+import { getModel, getModelEntry } from '../../src/models/index.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 
@@ -154,4 +159,30 @@ test('nodes lists kinds and shapes of the mode asked for, takes the zoo blocks a
   const badMode = run(['nodes', 'resnet18', '--mode', 'test'], dir);
   assert.notEqual(badMode.status, 0);
   assert.match(badMode.stderr, /Allowed choices are train, eval, both/);
+});
+
+test('with --weights, googlenet is built as torchvision builds it for its checkpoint (transform_input on)', async () => {
+  const dir = await imageFolder(1);
+  const image = join(dir, 'images', 'img-00.png');
+  const trained = getModel('googlenet');
+  saveSafetensors(trained.stateDict(), join(dir, 'googlenet.safetensors'));
+  const r = run(
+    ['extract', 'googlenet', '--nodes', 'conv1', '--weights', 'googlenet.safetensors', '--out', 'out', image],
+    dir,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const viaCommand = loadNpy(join(dir, 'out', 'conv1.npy'));
+
+  const entry = getModelEntry('googlenet');
+  const input = (await loadImage(image, entry.transform)).unsqueeze(0);
+  const expectFor = (transformInput: boolean): Float32Array => {
+    const model = getModel('googlenet', { transformInput });
+    model.loadStateDict(trained.stateDict());
+    const extractor = createFeatureExtractor(model.eval(), { returnNodes: ['conv1'] });
+    return (extractor.call(input) as Record<string, Tensor>).conv1!.data as Float32Array;
+  };
+  const close = (a: Float32Array, b: Float32Array): boolean => a.every((v, i) => Math.abs(v - b[i]!) <= 1e-4);
+  const got = viaCommand.data as Float32Array;
+  assert.ok(close(got, expectFor(true)), 'features equal the model with transformInput');
+  assert.ok(!close(got, expectFor(false)), 'and differ from the model without it');
 });
