@@ -13,7 +13,6 @@ import { exportOnnx } from '../fx/onnx-export.js';
 import { ShapeProp } from '../fx/passes/shape-prop.js';
 import { GraphModule } from '../fx/graph-module.js';
 import * as models from '../models/index.js';
-import { getModel, listModels } from '../models/index.js';
 import type { ModuleClass } from '../fx/tracer.js';
 import { skipInit } from '../nn/init.js';
 import * as nn from '../nn/index.js';
@@ -61,7 +60,7 @@ program
   .action(
     (name: string, o: { mode: 'train' | 'eval' | 'both'; leaf?: string; inputShape?: string; json?: boolean }) => {
       // Node names need no weights, so none are drawn.
-      const model = skipInit(() => getModel(name));
+      const model = skipInit(() => models.getModel(name));
       const tracerOptions = { leafModules: leafClasses(o.leaf) };
       const [train, evalNodes] = getGraphNodeNames(model, { tracerOptions, suppressDiffWarning: true });
       // Kinds and shapes come from one more trace, in the mode listed ('both' shows eval's).
@@ -152,7 +151,7 @@ program
 program
   .command('models')
   .description('list the models of the zoo')
-  .action(() => console.log(listModels().join('\n')));
+  .action(() => console.log(models.listModels().join('\n')));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Users get the message (which names what to do), not a stack trace.

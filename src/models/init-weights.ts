@@ -10,8 +10,8 @@ import type { Module } from '../nn/module.js';
 import { zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** A new weight for a layer, given its shape; `undefined` keeps the layer's default. */
-export type WeightInit = (shape: readonly number[], layer: Conv2d | Linear) => Tensor | undefined;
+/** A new weight for a layer, given its shape (and the layer, for schemes that single one out). */
+export type WeightInit = (shape: readonly number[], layer: Conv2d | Linear) => Tensor;
 
 /** kaiming_normal_ with a ReLU gain: std sqrt(2 / fan). */
 export const kaimingNormal =
@@ -35,6 +35,7 @@ export const uniformBound =
   (shape) =>
     uniform(shape, bound(shape));
 
+/** What a family sets; a layer kind without an init keeps PyTorch's default for that layer. */
 export interface InitScheme {
   conv?: WeightInit;
   linear?: WeightInit;
@@ -47,8 +48,7 @@ export function initWeights<M extends Module>(model: M, scheme: InitScheme): M {
   for (const m of model.modules()) {
     if (!(m instanceof Conv2d || m instanceof Linear)) continue;
     const init = m instanceof Conv2d ? scheme.conv : scheme.linear;
-    const weight = init?.(m.weight.shape, m);
-    if (weight !== undefined) m.weight = weight;
+    if (init !== undefined) m.weight = init(m.weight.shape, m);
     const zeroBias = m instanceof Conv2d ? scheme.zeroConvBias : scheme.zeroLinearBias;
     if (zeroBias === true && m.bias !== null) m.bias = zeros(m.bias.shape);
   }

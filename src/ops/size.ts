@@ -27,5 +27,11 @@ export interface SizeFunction {
   (x: Tensor, dim: number): number;
 }
 
+/** `x.size()`, the method form of SizeFunction. */
+export interface SizeMethod {
+  (): number[];
+  (dim: number): number;
+}
+
 // SizeFunction first: TypeScript resolves calls against the first matching signature.
 export const size = sizeOp as SizeFunction & typeof sizeOp;

@@ -7,6 +7,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { callOp } from './dispatch.js';
 import * as F from './functional.js';
 import type { AnyOp } from './op.js';
+import type { SizeMethod } from './size.js';
 
 /** The method type of a functional op: its first parameter becomes `this`. */
 type Method<Fn> = Fn extends (self: Tensor, ...rest: infer R) => infer O ? (...rest: R) => O : never;
@@ -53,7 +54,7 @@ declare module '../tensor/tensor.js' {
     repeat: Method<typeof F.repeat>;
     reshape: Method<typeof F.reshape>;
     roll: Method<typeof F.roll>;
-    size: { (): number[]; (dim: number): number };
+    size: SizeMethod;
     split: Method<typeof F.split>;
     squeeze: Method<typeof F.squeeze>;
     to: Method<typeof F.to>;

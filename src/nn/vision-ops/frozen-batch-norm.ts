@@ -1,8 +1,6 @@
 import { ones, zeros } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
-import { add } from '../../ops/add.js';
-import { mul } from '../../ops/mul.js';
 
 /** torchvision's FrozenBatchNorm2d: batch norm with fixed statistics and affine parameters, all buffers. */
 export class FrozenBatchNorm2d extends Module<[Tensor], Tensor> {
@@ -25,6 +23,6 @@ export class FrozenBatchNorm2d extends Module<[Tensor], Tensor> {
   forward(x: Tensor): Tensor {
     const scale = this.weight.mul(this.running_var.add(this.eps).sqrt().pow(-1)).reshape([1, -1, 1, 1]);
     const shift = this.bias.reshape([1, -1, 1, 1]).sub(this.running_mean.reshape([1, -1, 1, 1]).mul(scale));
-    return add(mul(x, scale), shift);
+    return x.mul(scale).add(shift);
   }
 }
