@@ -1,17 +1,18 @@
 /**
  * `compile`: a module's graph as one ONNX Runtime session (graph optimisation 'all'), called
  * with the same inputs as the module and returning the same structure. Sessions are built on the
- * first call for each input shape (the batch dimension stays dynamic) and kept.
+ * first call for each input shape (the batch dimension stays dynamic) and kept in a small cache
+ * that drops the least recently used one.
  */
 import { NativeSession, type RawTensor } from '../runtime/native-session.js';
 import { encodeModel } from '../runtime/onnx-model.js';
 import { getNumThreads } from '../runtime/threads.js';
 import { type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Module } from '../nn/module.js';
+import { Module } from '../nn/module.js';
+import { MODES, checkOneOf, checkOptionsObject, checkPositiveInteger } from './check-options.js';
 import { GraphModule } from './graph-module.js';
-import { lowerGraph } from './onnx-export.js';
-import { symbolicTrace } from './symbolic-trace.js';
+import { type OutputStructure, lowerInMode, toGraphModule } from './onnx-export.js';
 
 export interface CompileOptions {
   /** Which graph to compile for a module with train and eval graphs (default 'eval'). */
@@ -19,44 +20,80 @@ export interface CompileOptions {
   /** Threads inside each op (default: `getNumThreads()`). */
   numThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * How many sessions (one per input shape, batch size aside) to keep (default 8). Each holds a
+   * copy of the weights and its own buffers, so a stream of new sizes would otherwise grow memory
+   * without bound; the least recently used is disposed.
+   */
+  maxSessions?: number;
+}
+
+const COMPILE_OPTION_KEYS = ['mode', 'numThreads', 'graphOptimizationLevel', 'maxSessions'];
+const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'];
+const DEFAULT_MAX_SESSIONS = 8;
+
+function checkCompileOptions(options: unknown): asserts options is CompileOptions {
+  checkOptionsObject('compile(module, options)', options, COMPILE_OPTION_KEYS, "compile(module, { mode: 'eval' })");
+  const { mode, numThreads, graphOptimizationLevel, maxSessions } = options as Record<string, unknown>;
+  if (mode !== undefined) checkOneOf('compile: mode', mode, MODES);
+  if (numThreads !== undefined) checkPositiveInteger('compile: numThreads', numThreads);
+  if (graphOptimizationLevel !== undefined) {
+    checkOneOf('compile: graphOptimizationLevel', graphOptimizationLevel, OPTIMIZATION_LEVELS);
+  }
+  if (maxSessions !== undefined) checkPositiveInteger('compile: maxSessions', maxSessions);
 }
 
 interface CompiledSession {
   session: NativeSession;
   /** How to rebuild the module's output from the session's outputs. */
-  structure: 'tensor' | 'list' | 'dict';
+  structure: OutputStructure;
 }
 
 /** A module compiled to ONNX Runtime: `call` (synchronous) and `run` (a Promise) give what the module gives. */
 export class CompiledModule {
+  /** Sessions by input signature, least recently used first (a Map keeps insertion order). */
   private readonly sessions = new Map<string, CompiledSession>();
 
   constructor(
     readonly module: GraphModule,
     readonly options: CompileOptions = {},
-  ) {}
+  ) {
+    if (!(module instanceof GraphModule)) {
+      throw new TypeError('CompiledModule takes a GraphModule; use compile(module) for any other module');
+    }
+    checkCompileOptions(options);
+  }
+
+  /** How many sessions are alive (at most `maxSessions`). */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
 
   private sessionFor(inputs: readonly Tensor[]): CompiledSession {
     // Inputs that differ only in batch size share a session.
     const key = inputs.map((t) => `${t.dtype}[${t.shape.slice(1).join(',')}]`).join(';');
-    let compiled = this.sessions.get(key);
-    if (compiled === undefined) {
-      const wasTraining = this.module.training;
-      this.module.train(this.options.mode === 'train');
-      try {
-        const graph = lowerGraph(this.module, this.module.graph, { inputShape: inputs.map((t) => [...t.shape]) });
-        const names = graph.outputs.map((o) => o.name);
-        const structure =
-          names.length === 1 && names[0] === 'output' ? 'tensor' : names[0] === 'output_0' ? 'list' : 'dict';
-        const session = new NativeSession(encodeModel(graph), {
-          intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
-          graphOptimizationLevel: this.options.graphOptimizationLevel ?? 'all',
-        });
-        compiled = { session, structure };
-        this.sessions.set(key, compiled);
-      } finally {
-        this.module.train(wasTraining);
-      }
+    const cached = this.sessions.get(key);
+    if (cached !== undefined) {
+      this.sessions.delete(key);
+      this.sessions.set(key, cached);
+      return cached;
+    }
+    const { onnx, structure } = lowerInMode(
+      this.module,
+      this.options.mode ?? 'eval',
+      inputs.map((t) => t.shape),
+    );
+    const session = new NativeSession(encodeModel(onnx), {
+      intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
+      graphOptimizationLevel: this.options.graphOptimizationLevel ?? 'all',
+    });
+    const compiled = { session, structure };
+    this.sessions.set(key, compiled);
+    const max = this.options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    for (const [oldKey, old] of this.sessions) {
+      if (this.sessions.size <= max) break;
+      old.session.dispose();
+      this.sessions.delete(oldKey);
     }
     return compiled;
   }
@@ -69,11 +106,12 @@ export class CompiledModule {
     const { session, structure } = this.sessionFor(inputs);
     const raw: RawTensor[] = inputs.map((t) => ({ type: t.dtype, dims: t.shape, data: t.data }));
     const outputs = session.run(raw).map((r) => new Tensor(r.type as DType, r.dims, r.data as Tensor['data']));
-    if (structure === 'tensor') return outputs[0];
-    if (structure === 'list') return outputs;
+    if (structure.kind === 'tensor') return outputs[0];
+    if (structure.kind === 'list') return outputs;
     const dict: Record<string, Tensor> = {};
-    session.outputNames.forEach((name, i) =>
-      Object.defineProperty(dict, name, { value: outputs[i], enumerable: true, writable: true }),
+    // defineProperty, so that a key such as '__proto__' is a key like any other.
+    structure.keys.forEach((key, i) =>
+      Object.defineProperty(dict, key, { value: outputs[i], enumerable: true, writable: true, configurable: true }),
     );
     return dict;
   }
@@ -91,21 +129,19 @@ export class CompiledModule {
 }
 
 /**
- * Compiles a module to one ONNX Runtime session per input shape. A graph module (a feature
- * extractor, a `symbolicTrace` result) is compiled as it is; any other module is traced first,
- * in the mode to compile. Beyond torchvision.
+ * Compiles a module to ONNX Runtime sessions, one per input shape (batch size aside), keeping the
+ * `maxSessions` most recently used. A graph module (a feature extractor, a `symbolicTrace`
+ * result) is compiled as it is; any other module is traced first, in the mode to compile.
+ * Beyond torchvision.
  * @example
- * const fast = compile(createFeatureExtractor(resnet50(), { returnNodes: ['layer2'] }));
- * const out = fast.call(rand([8, 3, 224, 224])) as Record<string, Tensor>;
- * const logits = compile(resnet50().eval()).call(rand([1, 3, 224, 224])) as Tensor;
+ * const fast = compile(createFeatureExtractor(resnet18(), { returnNodes: ['layer2'] }));
+ * const out = fast.call(rand([2, 3, 64, 64])) as Record<string, Tensor>;
+ * const logits = compile(resnet18().eval(), { maxSessions: 2 }).call(rand([1, 3, 64, 64])) as Tensor;
  */
 export function compile(module: Module, options: CompileOptions = {}): CompiledModule {
-  if (module instanceof GraphModule) return new CompiledModule(module, options);
-  const wasTraining = module.training;
-  module.train(options.mode === 'train');
-  try {
-    return new CompiledModule(symbolicTrace(module), options);
-  } finally {
-    module.train(wasTraining);
+  if (!(module instanceof Module)) {
+    throw new TypeError('compile: module must be a featurefx Module (a feature extractor or any model)');
   }
+  checkCompileOptions(options);
+  return new CompiledModule(toGraphModule(module, options.mode ?? 'eval'), options);
 }

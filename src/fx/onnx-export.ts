@@ -2,31 +2,41 @@
  * ONNX export: a graph module as one ONNX model. Shape propagation runs first, then an
  * `Interpreter` subclass walks the graph and maps every node to ONNX values through the ops' own
  * `lower` (the same lowering the eager kernels run). Leaf modules are inlined by tracing their
- * forward. Parameters become initializers named by their paths, only those the graph uses; ONNX
+ * forward. Parameters become initializers named by their paths, only those a node reads; ONNX
  * nodes are named after the featurefx node (`layer3/Conv`); outputs after the user's keys.
  */
 import { writeFileSync } from 'node:fs';
-import type { Module } from '../nn/module.js';
+import { Module } from '../nn/module.js';
 import type { AnyOp } from '../ops/op.js';
 import { GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import { getOp } from '../ops/registry.js';
 import { type OnnxGraph, encodeModel } from '../runtime/onnx-model.js';
 import { Tensor, type TensorMeta } from '../tensor/tensor.js';
+import { MODES, checkBoolean, checkOneOf, checkOptionsObject, checkPositiveInteger } from './check-options.js';
 import type { Graph } from './graph.js';
-import { type GraphModule, resolvePath } from './graph-module.js';
+import { GraphModule, resolvePath } from './graph-module.js';
 import { Interpreter, InterpreterError } from './interpreter.js';
 import { type Argument, type Node, type Target, isPlainObject, mapArgument } from './node.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
+import { symbolicTrace } from './symbolic-trace.js';
 import { Tracer } from './tracer.js';
 
 export interface ExportOptions {
-  /** Shape of each input (one array for a single input), NCHW for images. */
+  /**
+   * Shape of each input, NCHW for images: one array for a single input (`[1, 3, 224, 224]`), an
+   * array of arrays for several. Required: ONNX needs the sizes the graph is computed for.
+   */
   inputShape: readonly number[] | readonly (readonly number[])[];
   /** Make dimension 0 of the inputs, and of everything computed from it, dynamic (default true). */
   dynamicBatch?: boolean;
   /** Write the model here as well as returning its bytes. */
   path?: string;
+  /** Which graph to export (a dual train/eval extractor's) and how leaf modules run (default 'eval'). */
+  mode?: 'train' | 'eval';
 }
+
+const EXPORT_OPTION_KEYS = ['inputShape', 'dynamicBatch', 'path', 'mode'];
+const EXPORT_EXAMPLE = "exportOnnx(module, { inputShape: [1, 3, 224, 224], path: 'model.onnx' })";
 
 /** Where a failure happened and why, naming the featurefx node and module. */
 export class ExportError extends Error {
@@ -35,9 +45,21 @@ export class ExportError extends Error {
 
 const BATCH = 'batch';
 
-function inputShapes(options: ExportOptions): number[][] {
-  const shape = options.inputShape;
-  return (Array.isArray(shape[0]) ? shape : [shape]).map((s) => [...(s as readonly number[])]);
+/** The shapes `inputShape` gives, checked: one array of positive integers, or an array of them. */
+function checkedInputShapes(inputShape: unknown): number[][] {
+  const example = 'for example { inputShape: [1, 3, 224, 224] }, or [[1, 3, 224, 224], [1, 10]] for two inputs';
+  if (inputShape === undefined) {
+    throw new TypeError(`exportOnnx: options.inputShape is required (the size of each input); ${example}`);
+  }
+  if (!Array.isArray(inputShape)) {
+    throw new TypeError(`exportOnnx: inputShape must be an array of sizes, got ${typeof inputShape}; ${example}`);
+  }
+  const several = inputShape.length > 0 && inputShape.every((s) => Array.isArray(s));
+  const shapes = (several ? inputShape : [inputShape]) as unknown[][];
+  shapes.forEach((shape, i) =>
+    shape.forEach((d, axis) => checkPositiveInteger(`exportOnnx: inputShape${several ? `[${i}]` : ''}[${axis}]`, d)),
+  );
+  return shapes.map((s) => [...(s as number[])]);
 }
 
 /** Shared state of one export: the builder, initializers by tensor, the batch size to make symbolic. */
@@ -168,65 +190,168 @@ class OnnxLowering extends Interpreter {
   }
 }
 
-/** Output names and values for the graph's result: a dict's keys, or 'output' / 'output_{i}'. */
-function namedOutputs(result: unknown): [string, Value][] {
-  if (isValue(result)) return [['output', result]];
-  if (Array.isArray(result)) return result.map((v, i) => [`output_${i}`, v as Value]);
-  if (isPlainObject(result)) return Object.entries(result) as [string, Value][];
-  throw new ExportError('the graph returns no tensor');
+/**
+ * How a module's result is rebuilt from the model's outputs, which come in this order: a tensor,
+ * a list of tensors, or an object of tensors with its keys in their order. Recorded from what the
+ * graph returns, so that a compiled module returns what the eager one does, whatever the keys are.
+ */
+export type OutputStructure =
+  | { kind: 'tensor' }
+  | { kind: 'list'; length: number }
+  | { kind: 'dict'; keys: string[] };
+
+/** A graph lowered to ONNX, with how to rebuild the module's result from the model's outputs. */
+export interface LoweredGraph {
+  onnx: OnnxGraph;
+  structure: OutputStructure;
+}
+
+function describeResult(x: unknown): string {
+  if (Array.isArray(x)) return 'a list';
+  if (isPlainObject(x)) return 'an object';
+  return typeof x === 'object' && x !== null ? (x.constructor?.name ?? 'an object') : `${typeof x} ${String(x)}`;
+}
+
+/** The graph's result as named tensors (a list's are 'output_{i}', a tensor is 'output'), and its structure. */
+function namedOutputs(result: unknown): { structure: OutputStructure; outputs: [string, Value][] } {
+  if (isValue(result)) return { structure: { kind: 'tensor' }, outputs: [['output', result]] };
+  const entries: [string, unknown][] = Array.isArray(result)
+    ? result.map((v, i) => [`output_${i}`, v])
+    : isPlainObject(result)
+      ? Object.entries(result)
+      : [];
+  if (entries.length === 0) {
+    throw new ExportError(
+      `the graph returns ${describeResult(result)}, which holds no tensor; ONNX outputs are tensors, ` +
+        'so return a tensor, a list of tensors or an object of tensors',
+    );
+  }
+  for (const [key, v] of entries) {
+    if (!isValue(v)) {
+      throw new ExportError(
+        `the graph's output '${key}' is ${describeResult(v)}, not a tensor; ONNX outputs are tensors, ` +
+          'so return a tensor, a list of tensors or an object of tensors (not nested)',
+      );
+    }
+  }
+  const structure: OutputStructure = Array.isArray(result)
+    ? { kind: 'list', length: entries.length }
+    : { kind: 'dict', keys: entries.map(([key]) => key) };
+  return { structure, outputs: entries as [string, Value][] };
+}
+
+/**
+ * The graph without the initializers no node reads. Reading an attribute is not using it: a
+ * train-mode BatchNorm reads its running statistics and normalises with the batch's, and ONNX
+ * Runtime would log "Removing initializer ... It is not used" for each one left in.
+ */
+function withUsedInitializers(graph: OnnxGraph): OnnxGraph {
+  const read = new Set(graph.nodes.flatMap((n) => n.inputs));
+  return { ...graph, initializers: graph.initializers.filter((i) => read.has(i.name)) };
 }
 
 /** Builds the ONNX graph of `graph` (a graph of `module`) for the given input shapes. */
-export function lowerGraph(module: Module, graph: Graph, options: ExportOptions): OnnxGraph {
-  const shapes = inputShapes(options);
-  const dynamic = options.dynamicBatch ?? true;
+export function lowerGraph(
+  module: Module,
+  graph: Graph,
+  shapes: readonly (readonly number[])[],
+  dynamicBatch = true,
+): LoweredGraph {
   const builder = new GraphBuilder();
   const ctx: ExportContext = {
     builder,
     initializers: new Map(),
-    batch: dynamic ? shapes[0]?.[0] : undefined,
+    batch: dynamicBatch ? shapes[0]?.[0] : undefined,
     subgraphs: new Map(),
   };
   const placeholders = [...graph.nodes()].filter((n) => n.op === 'placeholder');
   if (placeholders.length !== shapes.length) {
     throw new ExportError(`the graph takes ${placeholders.length} input(s) but inputShape gives ${shapes.length}`);
   }
-  new ShapeProp(module, graph).propagate(...shapes.map((shape) => ({ dtype: 'float32' as const, shape })));
+  new ShapeProp(module, graph).propagate(...shapes.map((shape) => ({ dtype: 'float32' as const, shape: [...shape] })));
   const inputs = placeholders.map((p, i) =>
     builder.addInput(
       p.name,
       'float32',
-      shapes[i]!.map((d, axis) => (dynamic && axis === 0 ? BATCH : d)),
+      shapes[i]!.map((d, axis) => (dynamicBatch && axis === 0 ? BATCH : d)),
     ),
   );
-  const result = new OnnxLowering(module, graph, ctx, '').run(...inputs);
+  const { structure, outputs } = namedOutputs(new OnnxLowering(module, graph, ctx, '').run(...inputs));
   const inputNames = new Set(placeholders.map((p) => p.name));
-  const outputs = namedOutputs(result).map(([key, v]) => {
-    if (inputNames.has(key)) {
+  const initializerNames = new Set(builder.initializers.map((i) => i.name));
+  const outputInfos = outputs.map(([key, v]) => {
+    if (inputNames.has(key) || initializerNames.has(key)) {
       throw new ExportError(
-        `the output key '${key}' is also the name of an input; ONNX needs distinct names, so choose another key`,
+        `the output key '${key}' is also the name of an ${inputNames.has(key) ? 'input' : 'parameter'}; ` +
+          'ONNX needs distinct names, so choose another key',
       );
     }
     return { name: builder.rename(v.name, key), dtype: v.dtype, shape: v.shape };
   });
-  return builder.finish(module.className, outputs);
+  return { onnx: withUsedInitializers(builder.finish(module.className, outputInfos)), structure };
 }
 
-/**
- * Exports a graph module (a feature extractor, or any `symbolicTrace` result) as ONNX bytes, in
- * eval mode; writes them to `options.path` too when given.
- * @example
- * const extractor = createFeatureExtractor(resnet18(), { returnNodes: ['layer2'] });
- * exportOnnx(extractor, { inputShape: [1, 3, 224, 224], path: 'r18.onnx' });
- */
-export function exportOnnx(module: GraphModule, options: ExportOptions): Uint8Array {
+/** `module` as a graph module: itself if it is one, else traced in `mode`. */
+export function toGraphModule(module: Module, mode: 'train' | 'eval'): GraphModule {
+  if (module instanceof GraphModule) return module;
   const wasTraining = module.training;
-  module.eval();
+  module.train(mode === 'train');
   try {
-    const bytes = encodeModel(lowerGraph(module, module.graph, options));
-    if (options.path !== undefined) writeFileSync(options.path, bytes);
-    return bytes;
+    return symbolicTrace(module);
   } finally {
     module.train(wasTraining);
   }
+}
+
+/**
+ * Lowers a graph module in `mode`, which selects a dual train/eval module's graph and how its leaf
+ * modules (BatchNorm, Dropout) run; the module's own mode is left as it was.
+ */
+export function lowerInMode(
+  module: GraphModule,
+  mode: 'train' | 'eval',
+  shapes: readonly (readonly number[])[],
+  dynamicBatch = true,
+): LoweredGraph {
+  const wasTraining = module.training;
+  module.train(mode === 'train');
+  try {
+    return lowerGraph(module, module.graph, shapes, dynamicBatch);
+  } finally {
+    module.train(wasTraining);
+  }
+}
+
+/**
+ * Exports a module as ONNX bytes, as `torch.onnx.export` does: a graph module (a feature
+ * extractor, a `symbolicTrace` result) as it is, any other module traced first. Eval mode unless
+ * `mode: 'train'`; writes the bytes to `options.path` too when given. The batch dimension is
+ * dynamic unless `dynamicBatch: false`.
+ * @example
+ * const extractor = createFeatureExtractor(resnet18(), { returnNodes: ['layer2'] });
+ * const bytes = exportOnnx(extractor, { inputShape: [1, 3, 224, 224] });
+ */
+export function exportOnnx(module: Module, options: ExportOptions): Uint8Array {
+  if (!(module instanceof Module)) {
+    throw new TypeError(
+      `exportOnnx: module must be a featurefx Module (a feature extractor or any model), got ${describeResult(module)}`,
+    );
+  }
+  if (typeof options === 'string') {
+    throw new TypeError(
+      `exportOnnx(module, path) is not the signature; pass { inputShape: [1, 3, 224, 224], path: ${JSON.stringify(options)} }`,
+    );
+  }
+  checkOptionsObject('exportOnnx(module, options)', options, EXPORT_OPTION_KEYS, EXPORT_EXAMPLE);
+  const shapes = checkedInputShapes(options.inputShape);
+  if (options.dynamicBatch !== undefined) checkBoolean('exportOnnx: dynamicBatch', options.dynamicBatch);
+  if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
+    throw new TypeError(`exportOnnx: path must be a file name such as 'model.onnx', got ${describeResult(options.path)}`);
+  }
+  const mode = options.mode ?? 'eval';
+  checkOneOf('exportOnnx: mode', mode, MODES);
+  const { onnx } = lowerInMode(toGraphModule(module, mode), mode, shapes, options.dynamicBatch ?? true);
+  const bytes = encodeModel(onnx);
+  if (options.path !== undefined) writeFileSync(options.path, bytes);
+  return bytes;
 }

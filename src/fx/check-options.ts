@@ -1,0 +1,49 @@
+/**
+ * Checks of the options objects that `compile` and `exportOnnx` take, so that a wrong call says
+ * what is wrong and how to write it instead of failing somewhere inside.
+ */
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
+
+/**
+ * `options` must be a plain object holding only `keys`. `call` is how the function is called
+ * (`exportOnnx(module, options)`), `example` a correct call shown in the message.
+ */
+export function checkOptionsObject(call: string, options: unknown, keys: readonly string[], example: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${call}: options must be an object, got ${describe(options)}; for example ${example}`);
+  }
+  const unknown = Object.keys(options).filter((k) => !keys.includes(k));
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `${call}: unknown option(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; ` +
+        `the options are ${keys.join(', ')}`,
+    );
+  }
+}
+
+/** A whole number ≥ 1 (thread counts, cache sizes, dimensions). */
+export function checkPositiveInteger(label: string, value: unknown): void {
+  if (typeof value !== 'number') throw new TypeError(`${label} must be a positive integer, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${label} must be a positive integer, got ${value}`);
+}
+
+export function checkOneOf(label: string, value: unknown, allowed: readonly string[]): void {
+  if (typeof value !== 'string') {
+    throw new TypeError(`${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+  }
+  if (!allowed.includes(value)) {
+    throw new RangeError(`${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got '${value}'`);
+  }
+}
+
+export function checkBoolean(label: string, value: unknown): void {
+  if (typeof value !== 'boolean') throw new TypeError(`${label} must be true or false, got ${describe(value)}`);
+}
+
+export const MODES = ['train', 'eval'] as const;
