@@ -1,0 +1,44 @@
+/**
+ * Files the docs' examples read that a clone does not hold, made in a test's temporary folder:
+ * torchvision's resnet50 checkpoint (stood in for by a torch.save-format file of the same keys and
+ * shapes, with featurefx's own random initialisation), a `photos/` folder of small images, and the
+ * bundled sample image at the path a clone has it.
+ */
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { getModel } from '../../src/models/index.js';
+import { torchSave } from './torch-save.js';
+
+export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let checkpoint: Buffer | undefined;
+
+const MAKERS: Record<string, (path: string) => Promise<void>> = {
+  'resnet50-11ad3fa6.pth': async (path) => {
+    checkpoint ??= torchSave(getModel('resnet50').stateDict());
+    writeFileSync(path, checkpoint);
+  },
+  'photos/': async (path) => {
+    mkdirSync(path);
+    for (let i = 0; i < 3; i++) {
+      const background = { r: 60 * i, g: 120, b: 200 - 50 * i };
+      await sharp({ create: { width: 48 + 8 * i, height: 40, channels: 3, background } })
+        .jpeg()
+        .toFile(join(path, `photo-${i}.jpg`));
+    }
+  },
+  'assets/sample.png': async (path) => {
+    mkdirSync(dirname(path), { recursive: true });
+    copyFileSync(join(REPO, 'assets', 'sample.png'), path);
+  },
+};
+
+/** Makes in `dir` each input that `text` (an example's code) names and `dir` does not have yet. */
+export async function makeDocInputs(text: string, dir: string): Promise<void> {
+  for (const [name, make] of Object.entries(MAKERS)) {
+    const path = join(dir, name);
+    if (text.includes(name) && !existsSync(path)) await make(path);
+  }
+}
