@@ -2,10 +2,12 @@
  * Calling an op: record it when tracing, otherwise run it eagerly as a cached one-op ONNX model.
  */
 import { getKernel } from '../runtime/kernel-cache.js';
+import { checkOutputsFit } from '../runtime/memory.js';
 import type { RawTensor } from '../runtime/native-session.js';
 import { type DType } from '../tensor/dtype.js';
 import { Tensor, type TensorMeta } from '../tensor/tensor.js';
-import { GraphBuilder, type Value } from './lowering.js';
+import { KernelBuilder } from './kernel-builder.js';
+import type { GraphBuilder, Value } from './lowering.js';
 import type { AnyOp } from './op.js';
 import { anyTraced, getTracingHook } from './tracing-hook.js';
 
@@ -14,52 +16,26 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 }
 
 /**
- * Walks the arguments once: collects the tensors (in order), writes the kernel cache key, and
- * builds the arguments that `lower` receives, with tensors replaced by graph inputs.
+ * Replaces the tensors among the arguments (in arrays and plain objects too) with inputs of the
+ * kernel graph `b`, and returns the arguments `lower` receives and the tensors, in input order.
  */
-function prepareKernelArgs(
+function kernelArgs(
+  b: GraphBuilder,
   args: readonly unknown[],
   shapeSpecific: boolean,
-): { key: string; tensors: Tensor[]; lower: (b: GraphBuilder) => unknown[] } {
+): { lowered: unknown[]; tensors: Tensor[] } {
   const tensors: Tensor[] = [];
-  const keyParts: string[] = [];
-  const describe = (a: unknown): void => {
+  const replace = (a: unknown): unknown => {
     if (a instanceof Tensor) {
-      tensors.push(a);
-      keyParts.push(`T${a.dtype}${shapeSpecific ? `[${a.shape.join(',')}]` : `#${a.shape.length}`}`);
-    } else if (Array.isArray(a)) {
-      keyParts.push('[');
-      a.forEach(describe);
-      keyParts.push(']');
-    } else if (isPlainObject(a)) {
-      keyParts.push('{');
-      for (const k of Object.keys(a).sort()) {
-        keyParts.push(JSON.stringify(k));
-        describe(a[k]);
-      }
-      keyParts.push('}');
-    } else {
-      keyParts.push(a === undefined ? 'u' : JSON.stringify(a));
+      const i = tensors.push(a) - 1;
+      const shape = shapeSpecific ? [...a.shape] : a.shape.map((_, axis) => `in${i}_d${axis}`);
+      return b.addInput(`in${i}`, a.dtype, shape) satisfies Value;
     }
-    keyParts.push(',');
+    if (Array.isArray(a)) return a.map(replace);
+    if (isPlainObject(a)) return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, replace(v)]));
+    return a;
   };
-  args.forEach(describe);
-
-  const lower = (b: GraphBuilder): unknown[] => {
-    let index = 0;
-    const replace = (a: unknown): unknown => {
-      if (a instanceof Tensor) {
-        const i = index++;
-        const shape = shapeSpecific ? [...a.shape] : a.shape.map((_, axis) => `in${i}_d${axis}`);
-        return b.addInput(`in${i}`, a.dtype, shape) satisfies Value;
-      }
-      if (Array.isArray(a)) return a.map(replace);
-      if (isPlainObject(a)) return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, replace(v)]));
-      return a;
-    };
-    return args.map(replace);
-  };
-  return { key: keyParts.join(''), tensors, lower };
+  return { lowered: args.map(replace), tensors };
 }
 
 function toTensor(raw: RawTensor): Tensor {
@@ -75,20 +51,22 @@ export function runEager(op: AnyOp, args: readonly unknown[]): unknown {
   if (op.scalar !== undefined && args.every((a) => typeof a === 'number')) return op.scalar(...(args as number[]));
   const inferred = op.infer(...args) as TensorMeta | TensorMeta[];
   const metas = Array.isArray(inferred) ? inferred : [inferred];
-  const prepared = prepareKernelArgs(args, op.shapeSpecific === true);
-  const kernel = getKernel(`${op.name}(${prepared.key})`, () => {
-    const b = new GraphBuilder();
-    b.scope = op.name;
-    const out = op.lower(b, ...prepared.lower(b));
-    const names = Array.isArray(out) ? out : [out];
-    return b.finish(
+  checkOutputsFit(op.name, metas);
+  // The op is lowered on every call (microseconds): its graph, with constants as inputs, is the
+  // kernel's signature, and the constants' values are this call's feeds.
+  const b = new KernelBuilder();
+  b.scope = op.name;
+  const { lowered, tensors } = kernelArgs(b, args, op.shapeSpecific === true);
+  const out = op.lower(b, ...lowered);
+  const names = Array.isArray(out) ? out : [out];
+  const kernel = getKernel(
+    b.finish(
       op.name,
       names.map((name, i) => ({ name, dtype: metas[i]!.dtype })),
-    );
-  });
-  const outputs = kernel
-    .run(prepared.tensors.map((t) => ({ type: t.dtype, dims: t.shape, data: t.data })))
-    .map(toTensor);
+    ),
+  );
+  const feeds: RawTensor[] = tensors.map((t) => ({ type: t.dtype, dims: t.shape, data: t.data }));
+  const outputs = kernel.run([...feeds, ...b.constantFeeds]).map(toTensor);
   return Array.isArray(inferred) ? outputs : outputs[0];
 }
 

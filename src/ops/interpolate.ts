@@ -60,7 +60,9 @@ export const interpolate = defineOp({
     if (scales !== undefined) {
       return ctx.emit('Resize', [x, '', ctx.constant([1, 1, ...scales], 'float32')], attributes);
     }
-    const leading = ctx.emit('Slice', [ctx.emit('Shape', [x]), ctx.int64s([0]), ctx.int64s([2])]);
+    // Shape's own bounds (not a Slice) keep `sizes` at a known length of 4 when the constants are
+    // kernel inputs: ONNX's shape inference for Resize rejects a `sizes` of unknown length.
+    const leading = ctx.emit('Shape', [x], { start: 0, end: 2 });
     const sizes = ctx.emit('Concat', [leading, ctx.int64s(size)], { axis: 0 });
     return ctx.emit('Resize', [x, '', '', sizes], attributes);
   },

@@ -12,7 +12,7 @@ import {
   type OnnxValueInfo,
   ONNX_TYPE_CODE,
 } from '../runtime/onnx-model.js';
-import { type DType, allocate, bytesPerElement } from '../tensor/dtype.js';
+import { type DType, type Storage, allocate, bytesPerElement } from '../tensor/dtype.js';
 import type { Shape } from '../tensor/shape.js';
 
 /** A tensor inside a graph being written: its ONNX name and what is known of it. */
@@ -51,11 +51,25 @@ export interface LoweringContext {
   staticDim(value: Value, axis: number, op: string): number;
 }
 
-function encodeConstant(values: readonly number[], dtype: DType): Uint8Array {
+/** The storage of a constant: what an initializer encodes, or what an eager kernel is fed. */
+export function constantData(values: readonly number[], dtype: DType): Storage {
   const data = allocate(dtype, values.length);
   if (data instanceof BigInt64Array) values.forEach((v, i) => (data[i] = BigInt(v)));
   else values.forEach((v, i) => ((data as Float32Array)[i] = v));
-  return new Uint8Array(data.buffer, 0, values.length * bytesPerElement(dtype));
+  return data;
+}
+
+/** A constant's values as a list, and its dims: a plain number is 0-D, a list 1-D unless `dims` says. */
+export function constantLayout(
+  values: number | readonly number[],
+  dims?: Shape,
+): { list: readonly number[]; shape: Shape } {
+  const list = typeof values === 'number' ? [values] : values;
+  return { list, shape: dims ?? (typeof values === 'number' ? [] : [list.length]) };
+}
+
+function encodeConstant(values: readonly number[], dtype: DType): Uint8Array {
+  return new Uint8Array(constantData(values, dtype).buffer, 0, values.length * bytesPerElement(dtype));
 }
 
 export class GraphBuilder implements LoweringContext {
@@ -112,8 +126,7 @@ export class GraphBuilder implements LoweringContext {
   }
 
   constant(values: number | readonly number[], dtype: DType, dims?: Shape): string {
-    const list = typeof values === 'number' ? [values] : values;
-    const shape = dims ?? (typeof values === 'number' ? [] : [list.length]);
+    const { list, shape } = constantLayout(values, dims);
     return this.addInitializer(this.freshName('const'), dtype, shape, encodeConstant(list, dtype));
   }
 

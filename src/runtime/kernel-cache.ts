@@ -1,45 +1,98 @@
 /**
- * Eager kernels: one-op ONNX models, compiled once per signature and kept in a bounded LRU map.
- * Inputs have symbolic dimensions, so a new batch or image size reuses the kernel.
+ * Eager kernels: one-op ONNX models, compiled once per signature and kept in bounded LRU maps.
+ * Inputs have symbolic dimensions, so a new batch or image size reuses the kernel, and constants
+ * are inputs too (see ops/kernel-builder.ts), so new numbers reuse it as well.
+ *
+ * Threads: every ONNX Runtime session owns its thread pool (n - 1 threads for n intra-op
+ * threads). ORT can share global pools instead, but only in an environment created with
+ * `CreateEnvWithGlobalThreadPools`, and onnxruntime-node 1.30 creates its one environment
+ * without them (asking a session for `session.use_per_session_threads = 0` then fails to load).
+ * So the pools are bounded instead: kernels whose ops parallelise well (convolutions, matrix
+ * products) get a pool and live in a small LRU map of their own, and every other kernel runs on
+ * the calling thread with no pool at all. Threads stay under MAX_THREADED_KERNELS × (n - 1).
  */
 import { NativeSession } from './native-session.js';
 import { type OnnxGraph, encodeModel } from './onnx-model.js';
 import { getNumThreads, onThreadsChange } from './threads.js';
 
+/** ONNX ops whose CPU kernels split their work across threads and are worth a pool. */
+const THREADED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
 const MAX_KERNELS = 2048;
-const kernels = new Map<string, NativeSession>();
+/** resnet50 uses 6 threaded kernels, the zoo model with most (docs/PERFORMANCE.md) uses 28. */
+export const MAX_THREADED_KERNELS = 32;
+
+/** Sessions by key, least recently used first; the oldest is disposed when over capacity. */
+class SessionLru {
+  private readonly sessions = new Map<string, NativeSession>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): NativeSession | undefined {
+    const hit = this.sessions.get(key);
+    if (hit !== undefined) {
+      this.sessions.delete(key);
+      this.sessions.set(key, hit);
+    }
+    return hit;
+  }
+
+  add(key: string, session: NativeSession): void {
+    this.sessions.set(key, session);
+    if (this.sessions.size > this.capacity) {
+      const oldest = this.sessions.keys().next().value as string;
+      this.sessions.get(oldest)?.dispose();
+      this.sessions.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    for (const s of this.sessions.values()) s.dispose();
+    this.sessions.clear();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}
+
+const singleThreaded = new SessionLru(MAX_KERNELS);
+const threaded = new SessionLru(MAX_THREADED_KERNELS);
 
 onThreadsChange(clearKernelCache);
 
-/** The kernel for `key`, building its graph with `build` the first time. */
-export function getKernel(key: string, build: () => OnnxGraph): NativeSession {
-  const hit = kernels.get(key);
-  if (hit !== undefined) {
-    // Re-insert to mark as recently used.
-    kernels.delete(key);
-    kernels.set(key, hit);
-    return hit;
-  }
+/** What makes two kernel graphs the same kernel: everything but node names. */
+function kernelKey(graph: OnnxGraph): string {
+  return JSON.stringify([
+    graph.name,
+    graph.inputs,
+    graph.outputs,
+    graph.nodes.map((n) => [n.opType, n.inputs, n.outputs, n.attributes]),
+    graph.initializers,
+  ]);
+}
+
+/** The kernel that runs `graph`, compiled the first time a graph of its signature is asked for. */
+export function getKernel(graph: OnnxGraph): NativeSession {
+  const key = kernelKey(graph);
+  const pooled = getNumThreads() > 1 && graph.nodes.some((n) => THREADED_OPS.has(n.opType));
+  const cache = pooled ? threaded : singleThreaded;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
   // Kernels are single ops, so nothing fuses; 'all' still matters because it gives convolutions
   // ORT's blocked (NCHWc) layout: resnet50 eager took 975 ms at batch 8 with 'basic', 733 with 'all'.
-  const session = new NativeSession(encodeModel(build()), {
-    intraOpNumThreads: getNumThreads(),
+  const session = new NativeSession(encodeModel(graph), {
+    intraOpNumThreads: pooled ? getNumThreads() : 1,
     graphOptimizationLevel: 'all',
   });
-  kernels.set(key, session);
-  if (kernels.size > MAX_KERNELS) {
-    const oldest = kernels.keys().next().value as string;
-    kernels.get(oldest)?.dispose();
-    kernels.delete(oldest);
-  }
+  cache.add(key, session);
   return session;
 }
 
 export function clearKernelCache(): void {
-  for (const k of kernels.values()) k.dispose();
-  kernels.clear();
+  singleThreaded.clear();
+  threaded.clear();
 }
 
 export function kernelCacheSize(): number {
-  return kernels.size;
+  return singleThreaded.size + threaded.size;
 }

@@ -7,13 +7,17 @@
  * that an upgrade fails loudly here instead of strangely elsewhere.
  */
 import { createRequire } from 'node:module';
-import { Tensor as OrtTensor } from 'onnxruntime-common';
+import { type Env, Tensor as OrtTensor } from 'onnxruntime-common';
 import type { ElementType } from './onnx-model.js';
 
 const require = createRequire(import.meta.url);
 
 /** The onnxruntime-node release whose binding interface this file was written against. */
 const SUPPORTED_ORT_VERSION = '1.30.';
+/** onnxruntime-common's default `env.logLevel`. */
+const DEFAULT_ORT_LOG_LEVEL = 'warning';
+/** ORT's severity number of each `env.logLevel`. */
+const SEVERITY = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 } as const;
 
 export type RawData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
 
@@ -62,11 +66,20 @@ function loadBinding(): Binding {
   if (typeof mod.binding?.InferenceSession !== 'function' || typeof mod.initOrt !== 'function') {
     throw new Error(`onnxruntime-node ${pkg.version} has an unexpected binding interface; reinstall with \`npm ci\`.`);
   }
+  // ORT logs warnings to stderr by default ("Removing initializer ... It is not used" for every
+  // unused statistic of a train-mode graph): a library must not print unasked. A level the user
+  // set on onnxruntime-common's `env` before featurefx's first kernel is kept. The binding reads
+  // the CommonJS instance of `env`, which is not the one an ESM import gives.
+  const { env } = require('onnxruntime-common') as { env: Env };
+  if (env.logLevel === DEFAULT_ORT_LOG_LEVEL) env.logLevel = 'error';
+  logLevel = env.logLevel ?? 'error';
   mod.initOrt();
   return mod;
 }
 
 let binding: Binding | undefined;
+/** The log level of the ORT environment, which sessions take as theirs. */
+let logLevel: keyof typeof SEVERITY = 'error';
 
 /** A loaded ONNX model whose `run` is synchronous. */
 export class NativeSession {
@@ -83,7 +96,9 @@ export class NativeSession {
       interOpNumThreads: 1,
       graphOptimizationLevel: options.graphOptimizationLevel,
       executionMode: 'sequential',
-      // Every session has its own thread pool. Workers that busy-wait after a run (ORT's default)
+      // Sessions log through their own level, which would otherwise be 'warning' again.
+      logSeverityLevel: SEVERITY[logLevel],
+      // A session with more than one thread has its own pool. Workers that busy-wait after a run (ORT's default)
       // steal the cores from the next session: with many eager kernels, resnet50 took 425 ms
       // with spinning and 83 ms without on 2 cores; a compiled model runs as fast either way.
       extra: { session: { intra_op: { allow_spinning: '0' } } },
