@@ -1,26 +1,28 @@
 /**
  * `.safetensors`: an 8-byte little-endian header length, a JSON header
  * `{ name: { dtype, shape, data_offsets: [begin, end] }, __metadata__? }`, then the raw data.
- * Every field is checked against the file before any tensor is made.
+ * Every field is checked against the file before any tensor is read, and a file path is read
+ * one tensor at a time, so files over 2 GiB load too.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 import { type DType, allocate, bytesPerElement } from '../tensor/dtype.js';
-import { numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { type ByteSource, readRange, withByteSource } from './byte-source.js';
 import { bfloat16ToFloat32, float16ToFloat32 } from './float16.js';
 
-const TO_DTYPE: Record<string, DType | 'F16' | 'BF16'> = {
-  F32: 'float32',
-  F64: 'float64',
-  F16: 'F16',
-  BF16: 'BF16',
-  I64: 'int64',
-  I32: 'int32',
-  U8: 'uint8',
-  I8: 'int8',
-  BOOL: 'bool',
-};
+/** A Map, so that a dtype such as "constructor" finds nothing instead of Object.prototype's members. */
+const TO_DTYPE = new Map<string, DType | 'F16' | 'BF16'>([
+  ['F32', 'float32'],
+  ['F64', 'float64'],
+  ['F16', 'F16'],
+  ['BF16', 'BF16'],
+  ['I64', 'int64'],
+  ['I32', 'int32'],
+  ['U8', 'uint8'],
+  ['I8', 'int8'],
+  ['BOOL', 'bool'],
+]);
 const FROM_DTYPE: Partial<Record<DType, string>> = {
   float32: 'F32',
   float64: 'F64',
@@ -41,55 +43,100 @@ interface HeaderEntry {
   data_offsets: [number, number];
 }
 
-/** Reads all tensors of a `.safetensors` file (half precision becomes float32). */
-export function loadSafetensors(source: string | Uint8Array): Map<string, Tensor> {
-  const file = typeof source === 'string' ? new Uint8Array(readFileSync(source)) : source;
-  if (file.length < 8) fail('shorter than its 8-byte header length');
-  const headerLength = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
-  if (headerLength > BigInt(file.length - 8))
-    fail(`header length ${headerLength} exceeds the file (${file.length} bytes)`);
-  let header: Record<string, unknown>;
+/** A header entry whose dtype, shape and byte range were checked against the file. */
+interface CheckedEntry {
+  name: string;
+  kind: DType | 'F16' | 'BF16';
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+function checkEntry(name: string, entry: unknown, dataLength: number): CheckedEntry {
+  if (!isObject(entry))
+    fail(`tensor '${name}' is ${JSON.stringify(entry)}, not an object { dtype, shape, data_offsets }`);
+  const { dtype, shape, data_offsets: offsets } = entry;
+  const kind = typeof dtype === 'string' ? TO_DTYPE.get(dtype) : undefined;
+  if (kind === undefined) {
+    fail(
+      `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}; supported: ${[...TO_DTYPE.keys()].join(', ')}`,
+    );
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    fail(`tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    fail(`tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
+  }
+  const [begin, end] = offsets as [number, number];
+  const itemBytes = kind === 'F16' || kind === 'BF16' ? 2 : bytesPerElement(kind);
+  const bytes = (shape as number[]).reduce((a, d) => a * d, itemBytes);
+  if (end < begin || end > dataLength || end - begin !== bytes) {
+    fail(
+      `tensor '${name}' (${dtype as string} ${JSON.stringify(shape)}, ${bytes} bytes) does not fit its data_offsets ` +
+        `[${begin}, ${end}] in a data section of ${dataLength} bytes`,
+    );
+  }
+  return { name, kind, shape: shape as number[], begin, end };
+}
+
+/** The header's tensors, checked against each other and the file; nothing of their data is read. */
+function readHeader(file: ByteSource): { entries: CheckedEntry[]; dataStart: number } {
+  if (file.size < 8) fail(`${file.name} is shorter than its 8-byte header length`);
+  const headerLength = new DataView(readRange(file, 0, 8, 'the header length').buffer).getBigUint64(0, true);
+  if (headerLength > BigInt(file.size - 8)) fail(`header length ${headerLength} exceeds the file (${file.size} bytes)`);
+  const dataStart = 8 + Number(headerLength);
+  let header: unknown;
   try {
     header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(file.subarray(8, 8 + Number(headerLength))),
-    ) as Record<string, unknown>;
+      new TextDecoder('utf-8', { fatal: true }).decode(readRange(file, 8, dataStart - 8, 'the header')),
+    );
   } catch {
     fail('the header is not JSON');
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('the header is not a JSON object');
-  const dataStart = 8 + Number(headerLength);
-  const dataLength = file.length - dataStart;
-  const out = new Map<string, Tensor>();
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    const entry = raw as HeaderEntry;
-    const kind = TO_DTYPE[entry?.dtype];
-    if (kind === undefined) fail(`tensor '${name}' has unsupported dtype ${JSON.stringify(entry?.dtype)}`);
-    const shape = entry.shape;
-    const offsets = entry.data_offsets;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-      fail(`tensor '${name}' has an invalid shape`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      fail(`tensor '${name}' has invalid data_offsets`);
-    }
-    const [begin, end] = offsets;
-    const itemBytes = kind === 'F16' || kind === 'BF16' ? 2 : bytesPerElement(kind);
-    if (end < begin || end > dataLength || end - begin !== numel(shape) * itemBytes) {
+  if (!isObject(header))
+    fail(`the header is ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}, not a JSON object`);
+  const entries = Object.entries(header)
+    .filter(([name]) => name !== '__metadata__')
+    .map(([name, entry]) => checkEntry(name, entry, file.size - dataStart));
+  // Each byte of the data belongs to at most one tensor, so the tensors never take more memory than the file.
+  const byStart = [...entries].sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < byStart.length; i++) {
+    const [before, after] = [byStart[i - 1]!, byStart[i]!];
+    if (after.begin < before.end) {
       fail(
-        `tensor '${name}' (${entry.dtype} ${JSON.stringify(shape)}) does not fit its data_offsets [${begin}, ${end}]`,
+        `tensors '${before.name}' [${before.begin}, ${before.end}] and '${after.name}' [${after.begin}, ${after.end}] ` +
+          'overlap in the data section',
       );
     }
-    const bytes = file.slice(dataStart + begin, dataStart + end);
-    if (kind === 'F16' || kind === 'BF16') {
-      const bits = new Uint16Array(bytes.buffer, 0, numel(shape));
-      out.set(name, new Tensor('float32', shape, kind === 'F16' ? float16ToFloat32(bits) : bfloat16ToFloat32(bits)));
-    } else {
-      const data = allocate(kind, numel(shape));
-      new Uint8Array(data.buffer).set(bytes);
-      out.set(name, new Tensor(kind, shape, data));
-    }
   }
-  return out;
+  return { entries, dataStart };
+}
+
+function readTensor(file: ByteSource, dataStart: number, e: CheckedEntry): Tensor {
+  const count = e.shape.reduce((a, d) => a * d, 1);
+  if (e.kind === 'F16' || e.kind === 'BF16') {
+    const bits = new Uint16Array(count);
+    file.readInto(new Uint8Array(bits.buffer), dataStart + e.begin);
+    return new Tensor('float32', e.shape, e.kind === 'F16' ? float16ToFloat32(bits) : bfloat16ToFloat32(bits));
+  }
+  const data = allocate(e.kind, count);
+  file.readInto(new Uint8Array(data.buffer), dataStart + e.begin);
+  return new Tensor(e.kind, e.shape, data);
+}
+
+/** Reads all tensors of an opened `.safetensors` file (`loadWeights` opens the file to tell its format first). */
+export function readSafetensors(file: ByteSource): Map<string, Tensor> {
+  const { entries, dataStart } = readHeader(file);
+  return new Map(entries.map((e) => [e.name, readTensor(file, dataStart, e)]));
+}
+
+/** Reads all tensors of a `.safetensors` file or bytes (half precision becomes float32). */
+export function loadSafetensors(source: string | Uint8Array): Map<string, Tensor> {
+  return withByteSource(source, readSafetensors);
 }
 
 /** Encodes tensors as `.safetensors` bytes, and writes them to `path` when given. */

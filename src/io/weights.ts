@@ -1,23 +1,21 @@
-import { readFileSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { loadPth } from './pth.js';
-import { loadSafetensors } from './safetensors.js';
+import { readRange, withByteSource } from './byte-source.js';
+import { readPth } from './pth.js';
+import { readSafetensors } from './safetensors.js';
 
 /**
  * Reads a state dict from a `.pth`/`.pt` (torch.save) or `.safetensors` file, chosen by content.
+ * The file is read in pieces, as needed, so checkpoints over 2 GiB load too.
  * @example
  * const model = resnet50();
  * model.loadStateDict(loadWeights('resnet50-11ad3fa6.pth'));
  */
 export function loadWeights(path: string): Map<string, Tensor> {
-  let file: Uint8Array;
-  try {
-    file = new Uint8Array(readFileSync(path));
-  } catch (cause) {
-    throw new WeightsError(`cannot read weights file '${path}': ${(cause as Error).message}`, { cause });
-  }
-  if (file[0] === 0x50 && file[1] === 0x4b) return loadPth(file);
-  if (file.length >= 9 && file[8] === 0x7b) return loadSafetensors(file);
-  throw new WeightsError(`'${path}' is neither a torch.save (.pth) nor a .safetensors file`);
+  return withByteSource(path, (file) => {
+    const start = readRange(file, 0, Math.min(file.size, 9), 'the file signature');
+    if (start[0] === 0x50 && start[1] === 0x4b) return readPth(file);
+    if (start.length === 9 && start[8] === 0x7b) return readSafetensors(file);
+    throw new WeightsError(`'${path}' is neither a torch.save (.pth) nor a .safetensors file`);
+  });
 }
