@@ -12,7 +12,7 @@ export { Generator, manualSeed } from './tensor/generator.js';
 export type { DType } from './tensor/dtype.js';
 export { setNumThreads, getNumThreads } from './runtime/threads.js';
 export { TraceError, FeatureExtractionError, WeightsError, StateDictError } from './errors.js';
-export { Module, type ForwardHook, type RemovableHandle } from './nn/module.js';
+export { Module, type CloneMemo, type ForwardHook, type ForwardPreHook, type RemovableHandle } from './nn/module.js';
 export { skipInit } from './nn/init.js';
 export * as nn from './nn/index.js';
 export { loadPth, loadSafetensors, saveSafetensors, loadNpy, saveNpy, loadWeights } from './io/index.js';

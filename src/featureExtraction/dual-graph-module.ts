@@ -1,6 +1,7 @@
 import type { Graph } from '../fx/graph.js';
+import { cloneGraph } from '../fx/graph-copy.js';
 import { GraphModule } from '../fx/graph-module.js';
-import type { Module } from '../nn/module.js';
+import { type CloneMemo, type Module, setOwnField } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -22,6 +23,13 @@ export class DualGraphModule extends GraphModule {
     this.trainGraph = trainGraph;
     this.evalGraph = evalGraph;
     this.copyReferencedAttributes(root, evalGraph, constants);
+  }
+
+  /** GraphModule's copy, with copies of both graphs: the copy still switches on train() and eval(). */
+  protected override copyInto(copy: this, memo: CloneMemo): void {
+    super.copyInto(copy, memo);
+    setOwnField(copy, 'trainGraph', cloneGraph(this.trainGraph, memo));
+    setOwnField(copy, 'evalGraph', cloneGraph(this.evalGraph, memo));
   }
 
   /** Switches to the train or eval graph (recompiling only when it changes), then sets the flag. */

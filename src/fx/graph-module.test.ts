@@ -112,3 +112,36 @@ test('generated code is readable: one statement per node', () => {
     'function forward(x) {\n  const relu = __ops["relu"](x);\n  return { "out": relu, "scale": 0.5, "nan": NaN, "neg": -0 };\n}',
   );
 });
+
+test('clone gives a graph module with a copy of its graph, its own code and its own tensors', () => {
+  class Two extends Module<[Tensor], Tensor> {
+    used = new Shift();
+    forward(x: Tensor): Tensor {
+      return this.used.call(x).mul(2);
+    }
+  }
+  const gm = symbolicTrace(new Two());
+  const mul = [...gm.graph.nodes()].find((n) => n.name === 'mul')!;
+  mul.meta.source = { from: mul.args[0] };
+  const copy = gm.clone();
+  assert.ok(copy instanceof GraphModule);
+  assert.equal(copy.className, gm.className);
+  assert.notEqual(copy.graph, gm.graph);
+  assert.equal(copy.graph.toString(), gm.graph.toString());
+  copy.graph.lint();
+  const copiedMul = [...copy.graph.nodes()].find((n) => n.name === 'mul')!;
+  assert.equal((copiedMul.meta.source as { from: unknown }).from, copiedMul.args[0], 'meta points into the copy');
+  assert.equal(copy.code, gm.code);
+  assert.notEqual(copy.getSubmodule('used'), gm.getSubmodule('used'));
+  assert.deepEqual((copy.call(tensor([1, 1])) as Tensor).toArray(), [4, 6]);
+
+  const output = copy.graph.findOutput()!;
+  copy.graph.insertingBefore(output, () => {
+    output.args = [copy.graph.callFunction('neg', [copiedMul])];
+  });
+  copy.recompile();
+  assert.deepEqual((copy.call(tensor([1, 1])) as Tensor).toArray(), [-4, -6]);
+  assert.deepEqual((gm.call(tensor([1, 1])) as Tensor).toArray(), [4, 6], 'the original graph and code are unchanged');
+  assert.doesNotMatch(gm.code, /neg/);
+  assert.equal(gm.graph.size + 1, copy.graph.size);
+});

@@ -4,12 +4,13 @@
  * and its `forward` is JavaScript generated from the graph (`.code`); call `recompile()` after
  * editing `graph`.
  */
-import { Module, setOwnField } from '../nn/module.js';
+import { type CloneMemo, Module, setOwnField } from '../nn/module.js';
 import type { AnyOp } from '../ops/op.js';
 import { getOp } from '../ops/registry.js';
 import { Tensor } from '../tensor/tensor.js';
 import { generateCode } from './codegen.js';
-import type { Graph } from './graph.js';
+import { Graph } from './graph.js';
+import { cloneGraph } from './graph-copy.js';
 
 /** Holds copied submodules and tensors on the way to a leaf, like the bare `nn.Module`s torch.fx creates. */
 export class AttributeContainer extends Module {
@@ -90,6 +91,18 @@ export class GraphModule extends Module {
     if (own(holder, last) !== undefined) return;
     if (asBuffer && value instanceof Tensor) holder.registerBuffer(last, value);
     else setOwnField(holder, last, value);
+  }
+
+  /** An empty GraphModule of this class (the constructor sets the private fields) for `clone` to fill. */
+  protected override emptyCopy(): this {
+    const args = [new AttributeContainer(), new Graph(), { className: this.#className }];
+    return Reflect.construct(GraphModule, args, this.constructor) as this;
+  }
+
+  /** Module's copy, then a copy of the graph and code generated for the copy. */
+  protected override copyInto(copy: this, memo: CloneMemo): void {
+    super.copyInto(copy, memo);
+    copy.graph = cloneGraph(this.#graph, memo);
   }
 
   /** The tensor at a dotted path in this module (what get_attr nodes read). */

@@ -1,5 +1,5 @@
 /** torch.nn for featurefx: `Module` and the layers. */
-export { Module, type ForwardHook, type RemovableHandle } from './module.js';
+export { Module, type CloneMemo, type ForwardHook, type ForwardPreHook, type RemovableHandle } from './module.js';
 export { type LoadStateDictOptions, type LoadStateDictResult } from './state-dict.js';
 export { Conv2d, type Conv2dLayerOptions } from './layers/conv.js';
 export { Linear, Identity } from './layers/linear.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StateDictError } from '../errors.js';
-import { ones, zeros } from '../tensor/creation.js';
+import { F } from '../ops/index.js';
+import { ones, randn, tensor, zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import * as nn from './index.js';
 import { skipInit } from './init.js';
@@ -127,4 +128,104 @@ test('skipInit builds modules without drawing weights, and initialises again aft
   assert.ok((drawn.weight.data as Float32Array).some((v) => v !== 0));
   // Non-random initial values are kept: a norm layer's weight is still one.
   assert.ok((skipInit(() => new nn.BatchNorm2d(4)).weight!.data as Float32Array).every((v) => v === 1));
+});
+
+test("clone, the TSDoc example: same class and mode, data copied, code shared", () => {
+  class Scaled extends Module<[Tensor], Tensor> {
+    conv = new nn.Conv2d(3, 8, 3);
+    factors = [1, 2]; // data: copied
+    act = F.relu; // code: shared
+    forward(x: Tensor): Tensor {
+      return this.act(this.conv.call(x)).mul(this.factors[1]!);
+    }
+  }
+  const a = new Scaled().eval();
+  const b = a.clone();
+  assert.ok(b instanceof Scaled);
+  assert.equal(b.training, false);
+  assert.equal(b.conv.training, false);
+  assert.notEqual(b.conv, a.conv);
+  assert.notEqual(b.conv.weight, a.conv.weight);
+  assert.deepEqual(b.conv.weight.toArray(), a.conv.weight.toArray());
+  assert.notEqual(b.factors, a.factors);
+  assert.deepEqual(b.factors, [1, 2]);
+  assert.equal(b.act, a.act);
+  const x = randn([1, 3, 5, 5]);
+  assert.deepEqual(b.call(x).toArray(), a.call(x).toArray());
+  b.factors[1] = 3;
+  assert.equal(a.factors[1], 2, "changing the copy's array leaves the original's");
+});
+
+test('clone is independent: buffers, loaded state dicts and tensor data of one do not reach the other', () => {
+  const net = new Net();
+  const copy = net.clone();
+  assert.deepEqual([...copy.stateDict().keys()], [...net.stateDict().keys()]);
+  for (const [key, t] of copy.stateDict()) assert.notEqual(t, net.stateDict().get(key), `${key} is a new tensor`);
+  const copyBn = copy.stem.bn;
+  assert.equal(copyBn.isBuffer('running_mean'), true, 'buffers stay buffers');
+  // Running statistics move in the copy only (BatchNorm replaces its buffers in train mode).
+  copy.stem.train().call(randn([2, 2, 3, 3]));
+  assert.deepEqual(net.stem.bn.running_mean!.toArray(), [0, 0, 0]);
+  assert.notDeepEqual(copyBn.running_mean!.toArray(), [0, 0, 0]);
+  net.loadStateDict(new Map([...net.stateDict()].map(([k, t]) => [k, zeros([...t.shape], { dtype: t.dtype })])));
+  assert.ok((copy.stem.conv.weight.data as Float32Array).some((v) => v !== 0), 'loading into the original');
+  (copy.scale.data as Float32Array)[0] = 7;
+  assert.equal(net.scale.item(), 0, "writing the copy's tensor data");
+});
+
+test('clone keeps sharing: a module or tensor found twice is one in the copy', () => {
+  class Tied extends Module<[Tensor], Tensor> {
+    block = new Block();
+    again: Block;
+    table: Record<string, unknown>;
+    constructor() {
+      super();
+      this.again = this.block;
+      this.table = { weight: this.block.conv.weight, list: [this.block] };
+    }
+    forward(x: Tensor): Tensor {
+      return this.again.call(this.block.call(x));
+    }
+  }
+  const tied = new Tied();
+  const copy = tied.clone();
+  assert.equal(copy.again, copy.block);
+  assert.notEqual(copy.block, tied.block);
+  assert.equal(copy.table.weight, copy.block.conv.weight);
+  assert.equal((copy.table.list as unknown[])[0], copy.block);
+  assert.equal(copy.modules().length, tied.modules().length);
+  assert.equal(copy.parameters().length, tied.parameters().length);
+});
+
+test('clone copies the hooks registered at that time; a handle removes its hook from its own module only', () => {
+  const block = new Block().eval();
+  const calls: string[] = [];
+  const handle = block.registerForwardHook(() => void calls.push('hook'));
+  block.registerForwardPreHook(() => void calls.push('pre'));
+  const copy = block.clone();
+  handle.remove();
+  copy.call(ones([1, 2, 1, 1]));
+  assert.deepEqual(calls, ['pre', 'hook']);
+  calls.length = 0;
+  block.call(ones([1, 2, 1, 1]));
+  assert.deepEqual(calls, ['pre']);
+});
+
+test('forward pre-hooks run before forward and may replace its arguments', () => {
+  const relu = new nn.ReLU();
+  const seen: unknown[] = [];
+  const handle = relu.registerForwardPreHook((m, inputs) => {
+    seen.push(m, inputs.length);
+    return [(inputs[0] as Tensor).neg()];
+  });
+  relu.registerForwardHook((_m, inputs) => void seen.push((inputs[0] as Tensor).toArray()));
+  assert.deepEqual(relu.call(tensor([-1, 2])).toArray(), [1, 0]);
+  assert.deepEqual(seen, [relu, 1, [1, -2]], 'forward hooks see the replaced arguments');
+  handle.remove();
+  assert.deepEqual(relu.call(tensor([-1, 2])).toArray(), [0, 2]);
+  relu.registerForwardPreHook(() => tensor([1]) as unknown as unknown[]);
+  assert.throws(() => relu.call(tensor([1])), {
+    name: 'TypeError',
+    message: /a pre-hook of ReLU returned object; return an array of arguments to replace them, or undefined/,
+  });
 });

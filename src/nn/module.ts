@@ -17,6 +17,12 @@ import { loadStateDictInto, type LoadStateDictOptions, type LoadStateDictResult 
 
 export type ForwardHook = (module: Module, inputs: readonly unknown[], output: unknown) => unknown;
 
+/** Called before `forward` with its inputs; an array return replaces the inputs, `undefined` keeps them. */
+export type ForwardPreHook = (module: Module, inputs: readonly unknown[]) => readonly unknown[] | undefined | void;
+
+/** What one `clone()` has copied so far, original to copy, so that what was shared stays shared. */
+export type CloneMemo = Map<object, unknown>;
+
 export interface RemovableHandle {
   remove(): void;
 }
@@ -55,28 +61,79 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
   #buffers = new Set<string>();
   #nonPersistentBuffers = new Set<string>();
   #forwardHooks = new Map<number, ForwardHook>();
+  #forwardPreHooks = new Map<number, ForwardPreHook>();
   #nextHookId = 0;
 
   abstract forward(...args: In): Out;
 
-  /** Runs the module: `module.call(x)` is PyTorch's `module(x)`. */
+  /**
+   * Runs the module: `module.call(x)` is PyTorch's `module(x)`: forward pre-hooks, `forward`, forward
+   * hooks. While tracing, the tracer decides instead, and no hook runs (see `registerForwardHook`).
+   */
   call(...args: In): Out {
     if (callInterceptor !== undefined) {
       return callInterceptor(this, (...a) => this.forward(...(a as In)), args) as Out;
     }
-    let output = this.forward(...args);
-    for (const hook of this.#forwardHooks.values()) {
-      const replaced = hook(this, args, output);
-      if (replaced !== undefined) output = replaced as Out;
-    }
-    return output;
+    const inputs = this.runForwardPreHooks(args) as In;
+    return this.runForwardHooks(inputs, this.forward(...inputs)) as Out;
   }
 
-  /** Called after `forward` with its inputs and output; a non-undefined return replaces the output. */
+  /**
+   * Called before `forward` with its inputs; returning an array replaces them. As PyTorch's
+   * `register_forward_pre_hook`; see `registerForwardHook` for when hooks run.
+   */
+  registerForwardPreHook(hook: ForwardPreHook): RemovableHandle {
+    const id = this.#nextHookId++;
+    this.#forwardPreHooks.set(id, hook);
+    return { remove: () => void this.#forwardPreHooks.delete(id) };
+  }
+
+  /**
+   * Called after `forward` with its inputs and output; a non-undefined return replaces the output.
+   *
+   * Hooks run when the module is called, not while it is traced. In a feature extractor (or any
+   * GraphModule) a leaf module is the same object as in the model, so its hooks, registered before
+   * or after the extractor was made, run when the extractor runs. A module traced through (a
+   * `Sequential`, a ResNet block) has no call of its own in the graph: the extractor made by
+   * `createFeatureExtractor` runs its hooks at the points where its inlined code starts and ends.
+   */
   registerForwardHook(hook: ForwardHook): RemovableHandle {
     const id = this.#nextHookId++;
     this.#forwardHooks.set(id, hook);
     return { remove: () => void this.#forwardHooks.delete(id) };
+  }
+
+  /** Runs the forward pre-hooks on `args`; returns the arguments `forward` gets. */
+  runForwardPreHooks(args: readonly unknown[]): readonly unknown[] {
+    let inputs = args;
+    for (const hook of this.#forwardPreHooks.values()) {
+      const replaced = hook(this, inputs);
+      if (replaced !== undefined) {
+        if (!Array.isArray(replaced)) {
+          throw new TypeError(
+            `[registerForwardPreHook] a pre-hook of ${this.className} returned ${typeof replaced}; ` +
+              'return an array of arguments to replace them, or undefined to keep them',
+          );
+        }
+        inputs = replaced as readonly unknown[];
+      }
+    }
+    return inputs;
+  }
+
+  /** Runs the forward hooks on `forward`'s inputs and output; returns the output the caller gets. */
+  runForwardHooks(inputs: readonly unknown[], output: unknown): unknown {
+    let result = output;
+    for (const hook of this.#forwardHooks.values()) {
+      const replaced = hook(this, inputs, result);
+      if (replaced !== undefined) result = replaced;
+    }
+    return result;
+  }
+
+  /** Whether any forward or forward pre-hook is registered. */
+  get hasHooks(): boolean {
+    return this.#forwardHooks.size > 0 || this.#forwardPreHooks.size > 0;
   }
 
   get training(): boolean {
@@ -226,6 +283,117 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     for (const child of this.children()) child.apply(fn);
     fn(this);
     return this;
+  }
+
+  /**
+   * An independent deep copy, as `copy.deepcopy(module)` in PyTorch: same class, same training
+   * flag, and nothing that changing one (its fields, tensors, buffers, a loaded state dict) changes
+   * in the other. What the fields hold is copied by one rule, data is copied, code is shared:
+   *
+   * - `Module`s are cloned, once each: a module found twice (a shared layer, a feature extractor
+   *   kept beside the model it came from) is one module in the copy too;
+   * - `Tensor`s get new data, once each, so tied parameters stay tied;
+   * - arrays, plain objects, `Map`s, `Set`s and typed arrays are copied, their contents by this rule;
+   * - numbers, strings and other primitives are kept; functions, and instances of other classes,
+   *   are shared (a closure over the original module still sees the original: use a method).
+   *
+   * Hooks: the copy runs the hooks registered on the original when it was cloned (the same
+   * functions, as PyTorch's deepcopy copies its hook dicts); removing one through its handle
+   * removes it from the original only. A `GraphModule` copy gets copies of its graphs and its own
+   * generated code. A subclass holding `#private` fields overrides `emptyCopy` and `copyInto`.
+   *
+   * @example
+   * class Scaled extends Module<[Tensor], Tensor> {
+   *   conv = new Conv2d(3, 8, 3);
+   *   factors = [1, 2]; // data: copied
+   *   act = F.relu; // code: shared
+   *   forward(x: Tensor): Tensor {
+   *     return this.act(this.conv.call(x)).mul(this.factors[1]!);
+   *   }
+   * }
+   * const a = new Scaled().eval();
+   * const b = a.clone();
+   * // b instanceof Scaled, !b.training, b.conv !== a.conv, b.conv.weight !== a.conv.weight,
+   * // b.factors !== a.factors, b.act === a.act
+   */
+  clone(): this {
+    return this.#cloneWith(new Map());
+  }
+
+  #cloneWith(memo: CloneMemo): this {
+    const done = memo.get(this);
+    if (done !== undefined) return done as this;
+    const copy = this.emptyCopy();
+    memo.set(this, copy);
+    this.copyInto(copy, memo);
+    return copy;
+  }
+
+  /**
+   * A new instance of this module's class holding nothing, for `clone` to fill. Only Module's own
+   * constructor runs, so layers are not built (and initialised) again; a subclass with `#private`
+   * fields overrides this to run its constructor, as GraphModule does.
+   */
+  protected emptyCopy(): this {
+    return Reflect.construct(Module, [], this.constructor) as this;
+  }
+
+  /** Fills `copy` (from `emptyCopy`) by `clone`'s rule; a subclass with more state extends it. */
+  protected copyInto(copy: this, memo: CloneMemo): void {
+    copy.#training = this.#training;
+    copy.#buffers = new Set(this.#buffers);
+    copy.#nonPersistentBuffers = new Set(this.#nonPersistentBuffers);
+    copy.#forwardHooks = new Map(this.#forwardHooks);
+    copy.#forwardPreHooks = new Map(this.#forwardPreHooks);
+    copy.#nextHookId = this.#nextHookId;
+    for (const key of Reflect.ownKeys(this)) {
+      const field = Object.getOwnPropertyDescriptor(this, key)!;
+      if ('value' in field) field.value = Module.#cloneValue(field.value, memo);
+      Object.defineProperty(copy, key, field);
+    }
+  }
+
+  /** One value by `clone`'s rule. */
+  static #cloneValue(value: unknown, memo: CloneMemo): unknown {
+    // Primitives are values; functions are code.
+    if (typeof value !== 'object' || value === null) return value;
+    const done = memo.get(value);
+    if (done !== undefined) return done;
+    if (value instanceof Module) return value.#cloneWith(memo);
+    if (value instanceof Tensor) {
+      const copy = new Tensor(value.dtype, value.shape, value.data.slice());
+      memo.set(value, copy);
+      return copy;
+    }
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      const copy = (value as Uint8Array).slice();
+      memo.set(value, copy);
+      return copy;
+    }
+    if (Array.isArray(value)) {
+      const copy: unknown[] = [];
+      memo.set(value, copy);
+      for (const item of value) copy.push(Module.#cloneValue(item, memo));
+      return copy;
+    }
+    if (value instanceof Map) {
+      const copy = new Map();
+      memo.set(value, copy);
+      for (const [k, v] of value) copy.set(Module.#cloneValue(k, memo), Module.#cloneValue(v, memo));
+      return copy;
+    }
+    if (value instanceof Set) {
+      const copy = new Set();
+      memo.set(value, copy);
+      for (const v of value) copy.add(Module.#cloneValue(v, memo));
+      return copy;
+    }
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) return value;
+    const copy = Object.create(proto) as object;
+    memo.set(value, copy);
+    for (const [k, v] of Object.entries(value)) setOwnField(copy, k, Module.#cloneValue(v, memo));
+    return copy;
   }
 
   /** Extra text shown in `toString()`, as PyTorch's `extra_repr`. */
