@@ -62,7 +62,7 @@ test('a header or an entry that is not a JSON object is refused', () => {
     ['null', 'null'],
     ['7', '7'],
     ['"F32"', '"F32"'],
-  ]) {
+  ] as const) {
     refused(forge(header, 0), new RegExp(`the header is ${what}, not a JSON object`));
   }
   for (const entry of ['5', 'null', '[0, 4]', '"F32"']) {
