@@ -3,11 +3,15 @@
  * what is wrong and how to write it instead of failing somewhere inside.
  */
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
+/** A value as a message shows what was given instead: `the string "a.onnx"`, `number 0`, `an array`. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+  if (typeof value !== 'object') return `${typeof value} ${String(value)}`;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  const name = proto?.constructor?.name;
+  return name === undefined || name === 'Object' ? 'an object' : `a ${name}`;
 }
 
 /**
@@ -16,7 +20,7 @@ function describe(value: unknown): string {
  */
 export function checkOptionsObject(call: string, options: unknown, keys: readonly string[], example: string): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${call}: options must be an object, got ${describe(options)}; for example ${example}`);
+    throw new TypeError(`${call}: options must be an object, got ${describeValue(options)}; for example ${example}`);
   }
   const unknown = Object.keys(options).filter((k) => !keys.includes(k));
   if (unknown.length > 0) {
@@ -29,13 +33,13 @@ export function checkOptionsObject(call: string, options: unknown, keys: readonl
 
 /** A whole number ≥ 1 (thread counts, cache sizes, dimensions). */
 export function checkPositiveInteger(label: string, value: unknown): void {
-  if (typeof value !== 'number') throw new TypeError(`${label} must be a positive integer, got ${describe(value)}`);
+  if (typeof value !== 'number') throw new TypeError(`${label} must be a positive integer, got ${describeValue(value)}`);
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${label} must be a positive integer, got ${value}`);
 }
 
 export function checkOneOf(label: string, value: unknown, allowed: readonly string[]): void {
   if (typeof value !== 'string') {
-    throw new TypeError(`${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describe(value)}`);
+    throw new TypeError(`${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(value)}`);
   }
   if (!allowed.includes(value)) {
     throw new RangeError(`${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got '${value}'`);
@@ -43,7 +47,7 @@ export function checkOneOf(label: string, value: unknown, allowed: readonly stri
 }
 
 export function checkBoolean(label: string, value: unknown): void {
-  if (typeof value !== 'boolean') throw new TypeError(`${label} must be true or false, got ${describe(value)}`);
+  if (typeof value !== 'boolean') throw new TypeError(`${label} must be true or false, got ${describeValue(value)}`);
 }
 
 export const MODES = ['train', 'eval'] as const;

@@ -4,10 +4,14 @@ import * as ort from 'onnxruntime-node';
 import { CNN, LenModule, TestModule } from '../../test/helpers/example-modules.js';
 import { createFeatureExtractor } from '../featureExtraction/create-feature-extractor.js';
 import { resnet18 } from '../models/resnet.js';
+import { Module } from '../nn/module.js';
+import { F } from '../ops/index.js';
+import { NativeSession } from '../runtime/native-session.js';
 import { randn } from '../tensor/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { compile } from './compile.js';
 import { exportOnnx } from './onnx-export.js';
+import { symbolicTrace } from './symbolic-trace.js';
 
 function assertParity(eager: Record<string, Tensor>, compiled: Record<string, Tensor>, tol = 1e-5): void {
   assert.deepEqual(Object.keys(compiled), Object.keys(eager));
@@ -82,4 +86,99 @@ test('a wrapped JavaScript function cannot be exported, and the error names the 
     name: 'ExportError',
     message: /cannot export node 'len'.*the wrapped function 'len' runs JavaScript/,
   });
+});
+
+/** Compiled and eager results have the same structure (tensor, list, or object with its keys in order) and values. */
+function assertSameResult(eager: unknown, compiled: unknown, label: string): void {
+  if (eager instanceof Tensor) {
+    assert.ok(compiled instanceof Tensor, `${label}: eager returns a tensor, compiled ${String(compiled)}`);
+    assertParity({ [label]: eager }, { [label]: compiled });
+  } else if (Array.isArray(eager)) {
+    assert.ok(Array.isArray(compiled), `${label}: eager returns a list`);
+    const byIndex = (list: Tensor[]): Record<string, Tensor> => Object.fromEntries(list.map((t, i) => [i, t]));
+    assertParity(byIndex(eager as Tensor[]), byIndex(compiled as Tensor[]));
+  } else {
+    assert.ok(!(compiled instanceof Tensor) && !Array.isArray(compiled), `${label}: eager returns an object`);
+    assertParity(eager as Record<string, Tensor>, compiled as Record<string, Tensor>);
+  }
+}
+
+class Pair extends Module<[Tensor], Tensor[]> {
+  forward(x: Tensor): Tensor[] {
+    return [F.relu(x), x.add(1)];
+  }
+}
+
+class One extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return F.relu(x);
+  }
+}
+
+test('compiled modules return what eager ones do, whatever the output keys are called', () => {
+  const x = randn([3, 4]);
+  const keyMaps: Record<string, string>[] = [
+    { add_1: 'output' },
+    { add_1: 'output_0' },
+    { relu: 'output_1', add_1: 'output_0' },
+    // Integer-like keys come first in a JS object whatever order they are given in.
+    { 'submodule.relu_1': 'feat', 'submodule.add': '1', add_1: 'output', relu: '0', relu_1: 'output_0' },
+  ];
+  for (const returnNodes of keyMaps) {
+    const extractor = createFeatureExtractor(new TestModule(), { returnNodes }).eval();
+    const eager = extractor.call(x);
+    const compiled = compile(extractor).call(x);
+    assert.deepEqual(Object.keys(compiled as object), Object.keys(eager as object), JSON.stringify(returnNodes));
+    assertSameResult(eager, compiled, JSON.stringify(returnNodes));
+  }
+  const mixed = compile(createFeatureExtractor(new TestModule(), { returnNodes: keyMaps[3]! })).call(x);
+  assert.deepEqual(Object.keys(mixed as object), ['0', '1', 'feat', 'output', 'output_0']);
+  for (const module of [new Pair(), new One()]) {
+    const traced = symbolicTrace(module);
+    assertSameResult(traced.call(x), compile(traced).call(x), module.className);
+  }
+});
+
+test('compile keeps at most maxSessions sessions, disposing the least recently used, and stays correct', (t) => {
+  const disposed = t.mock.method(NativeSession.prototype, 'dispose');
+  const extractor = createFeatureExtractor(new CNN(3, 1, 10).eval(), { returnNodes: ['blocks.0', 'cls'] });
+  const compiled = compile(extractor, { maxSessions: 2 });
+  const check = (size: number): void => {
+    const x = randn([1, 3, size, size]);
+    assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
+  };
+  for (const size of [8, 10, 12, 14]) check(size);
+  assert.equal(compiled.sessionCount, 2);
+  assert.equal(disposed.mock.callCount(), 2, 'the two evicted sessions are disposed');
+  check(12); // still cached: 12 becomes the most recently used, so 14 is evicted next
+  check(8); // evicted earlier: rebuilt
+  assert.equal(compiled.sessionCount, 2);
+  assert.equal(disposed.mock.callCount(), 3);
+  check(12);
+  assert.equal(disposed.mock.callCount(), 3, '12 was kept over 14');
+  compiled.dispose();
+  assert.equal(compiled.sessionCount, 0);
+  assert.equal(disposed.mock.callCount(), 5);
+});
+
+test('compile checks its options and says what is wrong', () => {
+  const model = new One();
+  const cases: [unknown, ErrorConstructor, RegExp][] = [
+    ['train', TypeError, /compile\(module, options\): options must be an object, got the string "train"/],
+    [{ mode: 'training' }, RangeError, /compile: mode must be one of 'train', 'eval', got 'training'/],
+    [{ numThreads: 0 }, RangeError, /compile: numThreads must be a positive integer, got 0/],
+    [{ numThreads: 1.5 }, RangeError, /numThreads must be a positive integer, got 1.5/],
+    [{ numThreads: '2' }, TypeError, /numThreads must be a positive integer, got the string "2"/],
+    [{ maxSessions: 0 }, RangeError, /compile: maxSessions must be a positive integer, got 0/],
+    [{ graphOptimizationLevel: 'max' }, RangeError, /graphOptimizationLevel must be one of 'disabled', 'basic'/],
+    [{ threads: 2 }, TypeError, /unknown option\(s\) "threads"; the options are mode, numThreads, .*maxSessions/],
+  ];
+  for (const [options, type, message] of cases) {
+    assert.throws(() => compile(model, options as object), (e: unknown) => {
+      assert.ok(e instanceof type, `${JSON.stringify(options)}: ${String(e)}`);
+      assert.match((e as Error).message, message);
+      return true;
+    });
+  }
+  assert.throws(() => compile({} as Module), { name: 'TypeError', message: /compile: module must be a featurefx Module/ });
 });

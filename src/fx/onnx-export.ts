@@ -12,7 +12,14 @@ import { GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import { getOp } from '../ops/registry.js';
 import { type OnnxGraph, encodeModel } from '../runtime/onnx-model.js';
 import { Tensor, type TensorMeta } from '../tensor/tensor.js';
-import { MODES, checkBoolean, checkOneOf, checkOptionsObject, checkPositiveInteger } from './check-options.js';
+import {
+  MODES,
+  checkBoolean,
+  checkOneOf,
+  checkOptionsObject,
+  checkPositiveInteger,
+  describeValue,
+} from './check-options.js';
 import type { Graph } from './graph.js';
 import { GraphModule, resolvePath } from './graph-module.js';
 import { Interpreter, InterpreterError } from './interpreter.js';
@@ -52,7 +59,7 @@ function checkedInputShapes(inputShape: unknown): number[][] {
     throw new TypeError(`exportOnnx: options.inputShape is required (the size of each input); ${example}`);
   }
   if (!Array.isArray(inputShape)) {
-    throw new TypeError(`exportOnnx: inputShape must be an array of sizes, got ${typeof inputShape}; ${example}`);
+    throw new TypeError(`exportOnnx: inputShape must be an array of sizes, got ${describeValue(inputShape)}; ${example}`);
   }
   const several = inputShape.length > 0 && inputShape.every((s) => Array.isArray(s));
   const shapes = (several ? inputShape : [inputShape]) as unknown[][];
@@ -206,12 +213,6 @@ export interface LoweredGraph {
   structure: OutputStructure;
 }
 
-function describeResult(x: unknown): string {
-  if (Array.isArray(x)) return 'a list';
-  if (isPlainObject(x)) return 'an object';
-  return typeof x === 'object' && x !== null ? (x.constructor?.name ?? 'an object') : `${typeof x} ${String(x)}`;
-}
-
 /** The graph's result as named tensors (a list's are 'output_{i}', a tensor is 'output'), and its structure. */
 function namedOutputs(result: unknown): { structure: OutputStructure; outputs: [string, Value][] } {
   if (isValue(result)) return { structure: { kind: 'tensor' }, outputs: [['output', result]] };
@@ -222,14 +223,14 @@ function namedOutputs(result: unknown): { structure: OutputStructure; outputs: [
       : [];
   if (entries.length === 0) {
     throw new ExportError(
-      `the graph returns ${describeResult(result)}, which holds no tensor; ONNX outputs are tensors, ` +
+      `the graph returns ${describeValue(result)}, which holds no tensor; ONNX outputs are tensors, ` +
         'so return a tensor, a list of tensors or an object of tensors',
     );
   }
   for (const [key, v] of entries) {
     if (!isValue(v)) {
       throw new ExportError(
-        `the graph's output '${key}' is ${describeResult(v)}, not a tensor; ONNX outputs are tensors, ` +
+        `the graph's output '${key}' is ${describeValue(v)}, not a tensor; ONNX outputs are tensors, ` +
           'so return a tensor, a list of tensors or an object of tensors (not nested)',
       );
     }
@@ -334,7 +335,7 @@ export function lowerInMode(
 export function exportOnnx(module: Module, options: ExportOptions): Uint8Array {
   if (!(module instanceof Module)) {
     throw new TypeError(
-      `exportOnnx: module must be a featurefx Module (a feature extractor or any model), got ${describeResult(module)}`,
+      `exportOnnx: module must be a featurefx Module (a feature extractor or any model), got ${describeValue(module)}`,
     );
   }
   if (typeof options === 'string') {
@@ -346,7 +347,7 @@ export function exportOnnx(module: Module, options: ExportOptions): Uint8Array {
   const shapes = checkedInputShapes(options.inputShape);
   if (options.dynamicBatch !== undefined) checkBoolean('exportOnnx: dynamicBatch', options.dynamicBatch);
   if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
-    throw new TypeError(`exportOnnx: path must be a file name such as 'model.onnx', got ${describeResult(options.path)}`);
+    throw new TypeError(`exportOnnx: path must be a file name such as 'model.onnx', got ${describeValue(options.path)}`);
   }
   const mode = options.mode ?? 'eval';
   checkOneOf('exportOnnx: mode', mode, MODES);
