@@ -1,11 +1,16 @@
 /** `featurefx extract`: features of many images, batched, resumable, shardable. */
 import { compile } from '../fx/compile.js';
+import { getModelEntry } from '../models/index.js';
 import { stack } from '../ops/cat.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { loadImage, listInputs } from './images.js';
+import { IMAGE_EXTENSIONS, loadImage } from './images.js';
+import { walkInputs } from './input-walk.js';
+import { inputsRecord, weightsRecord } from './job-definition.js';
 import { buildExtractor, loadModel, parseNodes } from './model-setup.js';
+import { checkFileNames } from './output-keys.js';
 import { OutputStore } from './output-store.js';
 import { Progress } from './progress.js';
+import { parseShard } from './shard.js';
 
 /** An image of a batch: decoded, or the reason it is skipped. */
 interface Decoded {
@@ -23,42 +28,53 @@ export interface ExtractOptions {
   out: string;
 }
 
-/** `K/N` (K from JOB_COMPLETION_INDEX when only `N` or nothing is given and the variable is set). */
-export function parseShard(spec: string | undefined): { index: number; count: number } | undefined {
-  const fromEnv = process.env.JOB_COMPLETION_INDEX;
-  if (spec === undefined && fromEnv === undefined) return undefined;
-  const [k, n] = (spec ?? '').includes('/') ? spec!.split('/') : [fromEnv, spec];
-  const index = Number(k);
-  const count = Number(n);
-  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(index) || index < 0 || index >= count) {
+export async function extract(modelName: string, inputs: string[], options: ExtractOptions): Promise<void> {
+  // Everything that can be refused from the arguments alone is, before any file is read or written.
+  const shard = parseShard(options.shard);
+  const nodes = parseNodes(options.nodes);
+  checkFileNames(Object.values(nodes));
+  const entry = getModelEntry(modelName);
+  const walk = walkInputs(inputs);
+  for (const { path, reason } of walk.skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
+  if (walk.files.length === 0) {
     throw new Error(
-      `invalid --shard '${spec ?? ''}' (JOB_COMPLETION_INDEX=${fromEnv ?? 'unset'}): expected K/N with 0 <= K < N`,
+      `no images found in ${inputs.join(', ')}` +
+        (walk.skipped.length > 0 ? ` (${walk.skipped.length} skipped, see above)` : '') +
+        `; image files end in ${[...IMAGE_EXTENSIONS].join(', ')}`,
     );
   }
-  return { index, count };
+  const mine = shard === undefined ? walk.files : walk.files.filter((_, i) => i % shard.count === shard.index);
+  const store = OutputStore.open(
+    options.out,
+    {
+      model: modelName,
+      nodes,
+      weights: weightsRecord(options.weights),
+      preprocessing: entry.transform,
+      inputs: inputsRecord(walk.files),
+      shard: shard ?? null,
+      format: options.format,
+    },
+    walk.skipped,
+  );
+  try {
+    await run(store, modelName, mine, options);
+  } finally {
+    store.close();
+  }
 }
 
-export async function extract(modelName: string, inputs: string[], options: ExtractOptions): Promise<void> {
-  const shard = parseShard(options.shard);
-  const all = listInputs(inputs);
-  const mine = shard === undefined ? all : all.filter((_, i) => i % shard.count === shard.index);
-  const { model, preset } = loadModel(modelName, options.weights);
-  const nodes = parseNodes(options.nodes);
-  const extractor = buildExtractor(model, options.nodes);
-  const compiled = compile(extractor);
-  const store = new OutputStore(options.out, {
-    model: modelName,
-    nodes,
-    format: options.format,
-    shard: shard === undefined ? null : `${shard.index}/${shard.count}`,
-  });
+async function run(store: OutputStore, modelName: string, mine: string[], options: ExtractOptions): Promise<void> {
   if (store.manifest.complete) {
     process.stderr.write(`featurefx: ${options.out} is already complete (${store.manifest.rows.length} images)\n`);
     return;
   }
+  const { model, preset } = loadModel(modelName, options.weights);
+  const compiled = compile(buildExtractor(model, options.nodes));
   const done = store.done();
   const todo = mine.filter((p) => !done.has(p));
-  if (done.size > 0) process.stderr.write(`featurefx: resuming, ${done.size} of ${mine.length} images already done\n`);
+  if (todo.length < mine.length)
+    process.stderr.write(`featurefx: resuming, ${mine.length - todo.length} of ${mine.length} images already done\n`);
   const progress = new Progress(todo.length);
   // A batch's images decode concurrently (sharp works on libuv's threads), and the next batch
   // decodes while the current one runs through the model.
@@ -98,7 +114,7 @@ export async function extract(modelName: string, inputs: string[], options: Extr
     progress.advance(batches[b]!.length);
   }
   progress.stop();
-  const written = store.finish(Object.values(nodes));
+  const written = store.finish();
   process.stderr.write(
     `featurefx: ${store.manifest.rows.length} images, ${store.manifest.skipped.length} skipped; wrote ${written.join(', ')} and manifest.json in ${options.out}\n`,
   );

@@ -1,10 +1,8 @@
 /**
- * Images in, tensors out: finding image files, decoding them with sharp, and torchvision's preset
+ * Images in, tensors out: decoding image files with sharp, and torchvision's preset
  * classification transform (resize the shorter side, centre crop, scale to [0, 1], normalise with
  * ImageNet's mean and std).
  */
-import { readdirSync, statSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import * as F from '../ops/functional.js';
 import { fromData, tensor } from '../tensor/creation.js';
@@ -20,25 +18,6 @@ export interface Preset {
 
 const MEAN = tensor([[[0.485]], [[0.456]], [[0.406]]]);
 const STD = tensor([[[0.229]], [[0.224]], [[0.225]]]);
-
-/** Files named by `inputs`, folders walked recursively; sorted, so that runs and shards are deterministic. */
-export function listInputs(inputs: readonly string[]): string[] {
-  const found = new Set<string>();
-  const walk = (path: string): void => {
-    const stat = statSync(path, { throwIfNoEntry: false });
-    if (stat === undefined) throw new Error(`no such file or folder: ${path}`);
-    if (stat.isDirectory()) {
-      for (const entry of readdirSync(path)) {
-        const child = join(path, entry);
-        if (statSync(child).isDirectory() || IMAGE_EXTENSIONS.has(extname(entry).toLowerCase())) walk(child);
-      }
-    } else {
-      found.add(resolve(path));
-    }
-  };
-  inputs.forEach(walk);
-  return [...found].sort();
-}
 
 /** Decodes an image and applies the preset transform: a float32 tensor [3, crop, crop]. */
 export async function loadImage(path: string, preset: Preset): Promise<Tensor> {

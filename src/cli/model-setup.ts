@@ -24,17 +24,31 @@ export function loadModel(name: string, weights: string | undefined): LoadedMode
   return { model: model.eval(), preset: entry.transform };
 }
 
-/** `a,b` or `a=key,b=key2` as a map from node name to output key. */
+/**
+ * `a,b` or `a=key,b=key2` as a map from node name to output key. Each node is asked once, each
+ * key used once, and neither is empty.
+ */
 export function parseNodes(spec: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of spec
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '')) {
-    const [node, key] = part.split('=', 2) as [string, string | undefined];
-    Object.defineProperty(out, node, { value: key ?? node, enumerable: true, writable: true });
+    const fields = part.split('=').map((s) => s.trim());
+    if (fields.length > 2) throw new RangeError(`--nodes '${part}': a key cannot contain '='; write node=key`);
+    const node = fields[0]!;
+    const key = fields[1] ?? node;
+    if (node === '') throw new RangeError(`--nodes '${part}': the node name is empty; write node=key`);
+    if (key === '') throw new RangeError(`--nodes '${part}': the key is empty; write ${node}=KEY, or ${node} alone`);
+    if (Object.hasOwn(out, node))
+      throw new RangeError(`--nodes asks for the node '${node}' twice (as '${out[node]}' and '${key}'); name it once`);
+    const sameKey = Object.keys(out).find((n) => out[n] === key);
+    if (sameKey !== undefined)
+      throw new RangeError(`--nodes gives the nodes '${sameKey}' and '${node}' one key '${key}'; give each its own`);
+    // defineProperty, so that a node named `__proto__` is a key like any other.
+    Object.defineProperty(out, node, { value: key, enumerable: true, writable: true });
   }
-  if (Object.keys(out).length === 0) throw new Error('--nodes names no node');
+  if (Object.keys(out).length === 0) throw new RangeError('--nodes names no node');
   return out;
 }
 
