@@ -35,7 +35,8 @@ function leafClasses(spec: string | undefined): ModuleClass[] {
   if (spec === undefined) return [];
   const available = { ...nn, ...models } as unknown as Record<string, unknown>;
   return spec.split(',').map((name) => {
-    const cls = available[name.trim()];
+    // Own properties only: `toString` or `constructor` are not module classes.
+    const cls = Object.hasOwn(available, name.trim()) ? available[name.trim()] : undefined;
     if (typeof cls !== 'function') throw new Error(`--leaf: unknown module class '${name}'`);
     return cls as ModuleClass;
   });
