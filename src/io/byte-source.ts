@@ -5,7 +5,7 @@
  * 2 GiB), and lets every declared size be checked against the file's real size before anything
  * is allocated for it.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 
 export interface ByteSource {
@@ -59,7 +59,8 @@ export function withByteSource<T>(source: string | Uint8Array, read: (bytes: Byt
   if (typeof source !== 'string') return read(memorySource(source));
   let fd: number;
   try {
-    fd = openSync(source, 'r');
+    // Non-blocking, so that a FIFO given as the path is refused below instead of waiting for a writer.
+    fd = openSync(source, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (cause) {
     throw new WeightsError(`cannot read weights file '${source}': ${(cause as Error).message}`, { cause });
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -66,6 +67,20 @@ test('broken files are WeightsErrors with a reason, never crashes', () => {
     name: 'WeightsError',
     message: /cannot read/,
   });
+});
+
+test('a weights path that is a folder or a FIFO is refused at once (a FIFO never hangs the load)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'featurefx-weights-path-'));
+  try {
+    execFileSync('mkfifo', [join(dir, 'fifo.pth')]);
+    for (const path of [dir, join(dir, 'fifo.pth')]) {
+      for (const load of [loadWeights, loadPth, loadSafetensors]) {
+        assert.throws(() => load(path), { name: 'WeightsError', message: /cannot read .*not a regular file/ });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });
 
 test('safetensors round-trips, and forged headers are refused', () => {

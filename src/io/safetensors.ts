@@ -33,6 +33,9 @@ const FROM_DTYPE: Partial<Record<DType, string>> = {
   bool: 'BOOL',
 };
 
+/** The reference implementation's limit; a longer header is a forged file, and would not fit in a JS string. */
+const MAX_HEADER_BYTES = 100_000_000;
+
 function fail(what: string): never {
   throw new WeightsError(`not a valid .safetensors file: ${what}`);
 }
@@ -88,6 +91,9 @@ function readHeader(file: ByteSource): { entries: CheckedEntry[]; dataStart: num
   if (file.size < 8) fail(`${file.name} is shorter than its 8-byte header length`);
   const headerLength = new DataView(readRange(file, 0, 8, 'the header length').buffer).getBigUint64(0, true);
   if (headerLength > BigInt(file.size - 8)) fail(`header length ${headerLength} exceeds the file (${file.size} bytes)`);
+  if (headerLength > MAX_HEADER_BYTES) {
+    fail(`header length ${headerLength} is over the ${MAX_HEADER_BYTES} bytes the safetensors format allows`);
+  }
   const dataStart = 8 + Number(headerLength);
   let header: unknown;
   try {
