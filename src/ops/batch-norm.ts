@@ -3,6 +3,7 @@
  * training; tensors here are immutable, so the update is a separate op, `batch_norm_stats`, that
  * returns the new running mean and variance, and `BatchNorm2d` replaces its buffers with them.
  */
+import { ONNX_TYPE_CODE } from '../runtime/onnx-model.js';
 import { formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import type { LoweringContext, Value } from './lowering.js';
@@ -114,15 +115,18 @@ export const batchNormStats = defineOp({
       );
     return [runningMean, runningVar];
   },
-  shapeSpecific: true,
   lower: (ctx, x, runningMean, runningVar, momentum) => {
     const rank = x.shape.length;
     const axes = statAxes(rank);
-    const n = x.shape.reduce<number>((a, d, i) => (i === 1 ? a : a * (d as number)), 1);
     const mean = ctx.emit('ReduceMean', [x], { axes, keepdims: 1 });
     const centered = ctx.emit('Sub', [x, mean]);
     const biased = ctx.emit('ReduceMean', [ctx.emit('Mul', [centered, centered])], { axes, keepdims: 0 });
-    const unbiased = ctx.emit('Mul', [biased, ctx.constant(n / (n - 1), x.dtype)]);
+    // n values per channel, counted in the graph so that one kernel (and one exported graph)
+    // serves every batch and image size.
+    const perChannel = ctx.emit('Div', [ctx.emit('Size', [x]), ctx.emit('Shape', [x], { start: 1, end: 2 })]);
+    const n = ctx.emit('Cast', [perChannel], { to: ONNX_TYPE_CODE[x.dtype] });
+    const bessel = ctx.emit('Div', [n, ctx.emit('Sub', [n, ctx.constant(1, x.dtype)])]);
+    const unbiased = ctx.emit('Mul', [biased, bessel]);
     const batchMean = ctx.emit('ReduceMean', [x], { axes, keepdims: 0 });
     const blend = (running: Value, batch: string): string =>
       ctx.emit('Add', [

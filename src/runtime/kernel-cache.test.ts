@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { slice } from '../ops/getitem.js';
+import { F } from '../ops/index.js';
+import { BatchNorm2d } from '../nn/index.js';
+import { arange, randn } from '../tensor/creation.js';
+import { MAX_THREADED_KERNELS, clearKernelCache, kernelCacheSize } from './kernel-cache.js';
+import { getNumThreads, setNumThreads } from './threads.js';
+
+test('numbers are kernel inputs: 50 scalars through add make one kernel, with the right sums', () => {
+  const x = arange(4).to('float32');
+  clearKernelCache();
+  for (let s = 0; s < 50; s++) assert.deepEqual(x.add(s).toArray(), [s, s + 1, s + 2, s + 3]);
+  assert.equal(kernelCacheSize(), 1);
+});
+
+test("clamp's bounds, reshape's shape, pad's pads and slices' bounds are inputs too: one kernel each", () => {
+  clearKernelCache();
+  const x = randn([2, 3, 4, 5]);
+  for (let k = 1; k <= 5; k++) {
+    const clamped = F.clamp(x, { min: -k / 10, max: k / 10 });
+    assert.ok(
+      clamped
+        .toArray()
+        .flat(3)
+        .every((v) => Math.abs(v as number) <= k / 10 + 1e-7),
+    );
+    assert.deepEqual(x.reshape([k === 5 ? 24 : 12, -1]).shape, [k === 5 ? 24 : 12, k === 5 ? 5 : 10]);
+    assert.deepEqual(F.pad(x, [k, 0, 0, k]).shape, [2, 3, 4 + k, 5 + k]);
+    assert.deepEqual(x.getitem(['...', slice(0, k)]).shape, [2, 3, 4, k]);
+  }
+  assert.equal(kernelCacheSize(), 4);
+});
+
+test('a BatchNorm2d training step builds no kernel after the first, whatever the batch or the step count', () => {
+  clearKernelCache();
+  const bn = new BatchNorm2d(3, { momentum: null }).train();
+  bn.call(randn([2, 3, 4, 4]));
+  const afterFirst = kernelCacheSize();
+  for (const batch of [2, 4, 3, 5]) bn.call(randn([batch, 3, 6, 5]));
+  assert.equal(kernelCacheSize(), afterFirst);
+  assert.equal(bn.num_batches_tracked!.item(), 5);
+});
+
+test(
+  'threads stay bounded after many kernels: unpooled kernels add none, pooled ones are capped',
+  {
+    skip: existsSync('/proc/self/task') ? false : 'counts threads through /proc/self/task (Linux)',
+  },
+  () => {
+    const threads = (): number => readdirSync('/proc/self/task').length;
+    const saved = getNumThreads();
+    // Three threads per op: a pooled kernel owns two workers, whatever the machine's core count.
+    setNumThreads(3);
+    try {
+      const x = randn([1, 2, 3, 4, 5]);
+      x.permute([0, 1, 2, 3, 4]);
+      const before = threads();
+      // 120 transposes: 120 distinct kernels (the permutation is an attribute).
+      const perms = (items: number[]): number[][] =>
+        items.length <= 1
+          ? [items]
+          : items.flatMap((v, i) => perms(items.filter((_, j) => j !== i)).map((p) => [v, ...p]));
+      for (const p of perms([0, 1, 2, 3, 4])) x.permute(p);
+      assert.equal(threads(), before, 'kernels without a pool start no thread');
+      // 60 depthwise convolutions: 60 distinct pooled kernels (groups is an attribute).
+      for (let g = 1; g <= 60; g++) F.conv2d(randn([1, g, 4, 4]), randn([g, 1, 1, 1]), null, { groups: g });
+      assert.ok(kernelCacheSize() >= 120 + MAX_THREADED_KERNELS);
+      assert.ok(
+        threads() - before <= MAX_THREADED_KERNELS * 2,
+        `${threads() - before} new threads for 60 pooled kernels; at most ${MAX_THREADED_KERNELS * 2} expected`,
+      );
+    } finally {
+      setNumThreads(saved);
+    }
+  },
+);
