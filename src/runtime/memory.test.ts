@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { F } from '../ops/index.js';
 import { zeros } from '../tensor/creation.js';
 import { checkOutputsFit } from './memory.js';
 
@@ -29,11 +30,11 @@ test('small outputs are not weighed against the available memory (asking costs m
 test('an output too large to allocate is a RangeError naming the op, the shape and the bytes, and the process goes on', () => {
   // float32 [2^20, 2^18]: 2^40 bytes.
   assert.throws(
-    () => zeros([1, 1]).expand([2 ** 20, 2 ** 18]),
+    () => F.expand(zeros([1, 1]), [2 ** 20, 2 ** 18]),
     (e: unknown) =>
       e instanceof RangeError &&
       /^\[expand\] output of shape \[1048576, 262144\] \(float32\) would need 1\.0 TiB/.test(e.message) &&
       /smaller input/.test(e.message),
   );
-  assert.deepEqual(zeros([1, 1]).expand([2, 3]).shape, [2, 3]);
+  assert.deepEqual(F.expand(zeros([1, 1]), [2, 3]).shape, [2, 3]);
 });
