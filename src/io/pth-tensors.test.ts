@@ -27,10 +27,21 @@ test('a tensor that reaches past its storage, or has negative or mismatched fiel
   const cases: [TensorSpec, RegExp][] = [
     [{ storage: '0', offset: 3, size: [2], stride: [1] }, /tensor 'w' .*reaches element 4 of storage '0', which has 4/],
     [{ storage: '0', offset: 0, size: [2, 2], stride: [3, 1] }, /tensor 'w' .*reaches element 4 of storage '0'/],
-    [{ storage: '0', offset: -1, size: [2], stride: [1] }, /tensor 'w' has a negative .*offset -1/],
-    [{ storage: '0', offset: 0, size: [-2], stride: [1] }, /tensor 'w' has a negative .*size \[-2\]/],
-    [{ storage: '0', offset: 2, size: [2], stride: [-1] }, /tensor 'w' has a negative .*stride \[-1\]/],
+    [
+      { storage: '0', offset: -1, size: [2], stride: [1] },
+      /tensor 'w' has an offset, size or stride that is negative.*offset -1/,
+    ],
+    [
+      { storage: '0', offset: 0, size: [-2], stride: [1] },
+      /tensor 'w' has an offset, size or stride that is negative.*size \[-2\]/,
+    ],
+    [
+      { storage: '0', offset: 2, size: [2], stride: [-1] },
+      /tensor 'w' has an offset, size or stride that is negative.*stride \[-1\]/,
+    ],
     [{ storage: '0', offset: 0, size: [2, 2], stride: [1] }, /tensor 'w' has 2 sizes but 1 strides/],
+    [{ storage: '0', offset: 0, size: [2n ** 70n], stride: [0] }, /tensor 'w' has .*size \[1180591620717411303424\]/],
+    [{ storage: '0', offset: 2n ** 64n, size: [1], stride: [1] }, /tensor 'w' has .*offset 18446744073709551616/],
   ];
   for (const [spec, message] of cases) refused(() => loadPth(torchSave([['w', spec]], { 0: floats(4) })), message);
   // An empty tensor addresses nothing, whatever its stride.

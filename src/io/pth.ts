@@ -124,10 +124,11 @@ function isContiguous(size: number[], stride: number[]): boolean {
 /** Checks a tensor's offset, size and stride against its storage, without reading anything. */
 function check(key: string, record: TensorRecord): CheckedRecord {
   const { storage, offset, size, stride } = record;
-  const layout = `(offset ${String(offset)}, size ${JSON.stringify(size)}, stride ${JSON.stringify(stride)})`;
+  const list = (x: unknown): string => (Array.isArray(x) ? `[${x.map(String).join(', ')}]` : String(x));
+  const layout = `(offset ${String(offset)}, size ${list(size)}, stride ${list(stride)})`;
   if (!Number.isSafeInteger(offset) || (offset as number) < 0 || !isIndexList(size) || !isIndexList(stride)) {
     throw new WeightsError(
-      `tensor '${key}' has a negative or non-integer offset, size or stride ${layout}: the file is corrupt`,
+      `tensor '${key}' has an offset, size or stride that is negative, not an integer or past 2^53 ${layout}: the file is corrupt`,
     );
   }
   if (size.length !== stride.length) {

@@ -11,9 +11,9 @@ export interface TensorSpec {
   storage: string;
   /** torch's storage class; FloatStorage when not given. */
   type?: string;
-  offset: number;
-  size: number[];
-  stride: number[];
+  offset: number | bigint;
+  size: (number | bigint)[];
+  stride: (number | bigint)[];
 }
 
 /** A zip entry: its bytes, or a hole of `size` zero bytes that is never written. */
@@ -32,18 +32,17 @@ class PickleWriter {
     return this.op(0x58, ...le(utf8.length, 4), ...utf8);
   }
 
-  /** LONG1 with 8 bytes of two's complement: any integer a hostile file may hold, negative ones too. */
-  int(v: number): this {
-    const b = new Uint8Array(8);
-    new DataView(b.buffer).setBigInt64(0, BigInt(v), true);
-    return this.op(0x8a, 8, ...b);
+  /** LONG1 with 16 bytes of two's complement: any integer a hostile file may hold, negative or past 2^64. */
+  int(v: number | bigint): this {
+    const b = Array.from({ length: 16 }, (_, i) => Number((BigInt(v) >> BigInt(8 * i)) & 0xffn));
+    return this.op(0x8a, 16, ...b);
   }
 
   global(module: string, name: string): this {
     return this.op(0x63, ...new TextEncoder().encode(`${module}\n${name}\n`));
   }
 
-  tuple(items: number[]): this {
+  tuple(items: (number | bigint)[]): this {
     this.op(0x28);
     for (const v of items) this.int(v);
     return this.op(0x74);
