@@ -17,6 +17,7 @@ import type { ModuleClass } from '../fx/tracer.js';
 import { skipInit } from '../nn/init.js';
 import * as nn from '../nn/index.js';
 import { setNumThreads } from '../runtime/threads.js';
+import { readCatalogue } from './catalogue.js';
 import { extract } from './extract.js';
 import { merge } from './merge.js';
 import { buildExtractor, loadModel, parseShape } from './model-setup.js';
@@ -52,14 +53,33 @@ const program = new Command()
   });
 
 program
-  .command('nodes <model>')
+  .command('nodes [model]')
   .description('list node names in execution order, with kinds and (given an input shape) output shapes')
   .addOption(new Option('--mode <mode>', 'the graph to list').choices(['train', 'eval', 'both']).default('both'))
   .option('--leaf <classes>', 'module classes to keep as single nodes, comma-separated (e.g. Bottleneck)')
   .option('--input-shape <shape>', 'e.g. 1,3,224,224: also print each node output shape')
   .option('--json', 'print JSON: {"train": [...], "eval": [...], "details": [...]}')
+  .addOption(
+    new Option(
+      '--catalogue',
+      "print the shipped JSON catalogue of every model's nodes with shapes, channels and strides " +
+        '(1,3,224,224; inception_v3 1,3,299,299), or of the model named; nothing is built',
+    ).conflicts(['mode', 'leaf', 'inputShape']),
+  )
   .action(
-    (name: string, o: { mode: 'train' | 'eval' | 'both'; leaf?: string; inputShape?: string; json?: boolean }) => {
+    (
+      name: string | undefined,
+      o: { mode: 'train' | 'eval' | 'both'; leaf?: string; inputShape?: string; json?: boolean; catalogue?: boolean },
+    ) => {
+      if (o.catalogue === true) {
+        const catalogue = readCatalogue();
+        // An unknown name gets the registry's error, which lists the closest names.
+        if (name !== undefined && catalogue.models[name] === undefined) models.getModelEntry(name);
+        console.log(JSON.stringify(name === undefined ? catalogue : catalogue.models[name]));
+        return;
+      }
+      if (name === undefined)
+        throw new InvalidArgumentError('nodes: name a model (`featurefx models` lists them), or give --catalogue');
       // Node names need no weights, so none are drawn.
       const model = skipInit(() => models.getModel(name));
       const tracerOptions = { leafModules: leafClasses(o.leaf) };
