@@ -16,7 +16,7 @@ import { bfloat16ToFloat32, float16ToFloat32 } from './float16.js';
 import { PickleDict, unpickle } from './unpickler.js';
 import { type ZipEntry, readStoredZip } from './zip-reader.js';
 
-/** torch's storage classes: the bytes of one element, and the dtype featurefx gives the tensor. */
+/** torch's storage classes: the bytes of one element in the file, and the dtype featurefx gives the tensor. */
 interface StorageKind {
   readonly elementBytes: number;
   readonly dtype: DType;
@@ -153,7 +153,7 @@ function check(key: string, record: TensorRecord): CheckedRecord {
 /** The tensor's elements: a view of its storage when contiguous, otherwise a copy made by its strides. */
 function materialize(file: ByteSource, r: CheckedRecord): Tensor {
   const elements = r.storage.read(file);
-  const dtype = r.storage.kind.half !== undefined ? 'float32' : r.storage.kind.dtype;
+  const { dtype } = r.storage.kind;
   if (r.contiguous) return new Tensor(dtype, r.size, elements.subarray(r.offset, r.offset + r.count) as Tensor['data']);
   const picked = allocate(dtype, r.count) as unknown as (number | bigint)[];
   const source = elements as unknown as ArrayLike<number | bigint>;
@@ -201,7 +201,7 @@ function toStateDict(file: ByteSource, value: unknown, storageBytes: number): Ma
     const r = check(key, record);
     checked.set(record, r);
     if (r.contiguous) continue;
-    const bytes = r.count * bytesPerElement(r.storage.kind.half !== undefined ? 'float32' : r.storage.kind.dtype);
+    const bytes = r.count * bytesPerElement(r.storage.kind.dtype);
     copyBytes += bytes;
     if (copyBytes > copyLimit) {
       throw new WeightsError(
