@@ -7,7 +7,7 @@ import { ONNX_TYPE_CODE } from '../runtime/onnx-model.js';
 import { formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import type { LoweringContext, Value } from './lowering.js';
-import { expectFloat, expectTensor } from './helpers/checks.js';
+import { expectFloat, expectSameDType, expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
 
 export interface BatchNormOptions {
@@ -24,6 +24,7 @@ function checkChannels(op: string, x: TensorMeta, tensors: Record<string, Tensor
   for (const [name, t] of Object.entries(tensors)) {
     if (t === null || t === undefined) continue;
     expectTensor(op, name, t);
+    expectSameDType(op, { input: x, [name]: t });
     if (t.shape.length !== 1 || t.shape[0] !== c) {
       throw new RangeError(
         `[${op}] ${name} must have shape [${c}] for an input with ${c} channels, got ${formatShape(t.shape)}`,

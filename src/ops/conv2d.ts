@@ -1,6 +1,6 @@
 import type { TensorMeta } from '../tensor/tensor.js';
 import { formatShape } from '../tensor/shape.js';
-import { expectFloat, expectInt, expectRank, expectTensor, pair } from './helpers/checks.js';
+import { expectFloat, expectInt, expectRank, expectSameDType, expectTensor, pair } from './helpers/checks.js';
 import { defineOp } from './registry.js';
 
 export interface Conv2dOptions {
@@ -65,6 +65,7 @@ export const conv2d = defineOp({
     expectRank('conv2d', 'input', input, [4], 'expected (N, C, H, W); add a batch dimension with unsqueeze(0)');
     expectRank('conv2d', 'weight', weight, [4], 'expected (out_channels, in_channels / groups, kH, kW)');
     expectFloat('conv2d', 'input', input);
+    expectSameDType('conv2d', { input, weight, bias });
     const { stride, dilation, groups, pads } = resolve(weight.shape.slice(2), options);
     const [n, c, h, w] = input.shape as [number, number, number, number];
     const [outC, inPerGroup, kh, kw] = weight.shape as [number, number, number, number];

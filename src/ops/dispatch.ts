@@ -38,6 +38,21 @@ function kernelArgs(
   return { lowered: args.map(replace), tensors };
 }
 
+/**
+ * ONNX Runtime has CPU kernels for few types besides float32 (no float64 convolution or pooling,
+ * for one). Its error names neither the featurefx op nor the fix; this one does.
+ */
+function unsupportedTypes(op: string, tensors: readonly Tensor[], cause: unknown): TypeError | undefined {
+  const missing = /Could not find an implementation for (\w+)/.exec(cause instanceof Error ? cause.message : '');
+  if (missing === null) return undefined;
+  const types = tensors.map((t, i) => `input ${i} is ${t.dtype}`).join(', ');
+  return new TypeError(
+    `[${op}] ONNX Runtime has no ${missing[1]} kernel for these types (${types}). ` +
+      "Convert the tensors to float32 first, e.g. x.to('float32').",
+    { cause },
+  );
+}
+
 function toTensor(raw: RawTensor): Tensor {
   return new Tensor(raw.type as DType, raw.dims, raw.data as Tensor['data']);
 }
@@ -59,12 +74,16 @@ export function runEager(op: AnyOp, args: readonly unknown[]): unknown {
   const { lowered, tensors } = kernelArgs(b, args, op.shapeSpecific === true);
   const out = op.lower(b, ...lowered);
   const names = Array.isArray(out) ? out : [out];
-  const kernel = getKernel(
-    b.finish(
-      op.name,
-      names.map((name, i) => ({ name, dtype: metas[i]!.dtype })),
-    ),
+  const graph = b.finish(
+    op.name,
+    names.map((name, i) => ({ name, dtype: metas[i]!.dtype })),
   );
+  let kernel;
+  try {
+    kernel = getKernel(graph);
+  } catch (cause) {
+    throw unsupportedTypes(op.name, tensors, cause) ?? cause;
+  }
   const feeds: RawTensor[] = tensors.map((t) => ({ type: t.dtype, dims: t.shape, data: t.data }));
   const outputs = kernel.run([...feeds, ...b.constantFeeds]).map(toTensor);
   return Array.isArray(inferred) ? outputs : outputs[0];

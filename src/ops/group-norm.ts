@@ -1,6 +1,6 @@
 import { formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
-import { expectFloat, expectInt, expectTensor } from './helpers/checks.js';
+import { expectFloat, expectInt, expectSameDType, expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
 
 /** Normalises each group of channels over (C/G, ...), then scales per channel, as `F.group_norm`. */
@@ -15,6 +15,7 @@ export const groupNorm = defineOp({
   ): TensorMeta => {
     expectTensor('group_norm', 'input', x);
     expectFloat('group_norm', 'input', x);
+    expectSameDType('group_norm', { input: x, weight, bias });
     expectInt('group_norm', 'num_groups', numGroups, 1);
     const c = x.shape[1];
     if (x.shape.length < 2 || c === undefined || c % numGroups !== 0) {

@@ -1,6 +1,6 @@
 import { formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
-import { expectFloat, expectTensor } from './helpers/checks.js';
+import { expectFloat, expectSameDType, expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
 
 function sameShape(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -19,6 +19,7 @@ export const layerNorm = defineOp({
   ): TensorMeta => {
     expectTensor('layer_norm', 'input', x);
     expectFloat('layer_norm', 'input', x);
+    expectSameDType('layer_norm', { input: x, weight, bias });
     const k = normalizedShape.length;
     if (k === 0 || !sameShape(x.shape.slice(-k), normalizedShape)) {
       throw new RangeError(

@@ -1,6 +1,6 @@
 import { formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
-import { expectFloat, expectRank, expectTensor } from './helpers/checks.js';
+import { expectFloat, expectRank, expectSameDType, expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
 
 /**
@@ -14,6 +14,7 @@ export const linear = defineOp({
     expectTensor('linear', 'input', x);
     expectTensor('linear', 'weight', weight);
     expectFloat('linear', 'input', x);
+    expectSameDType('linear', { input: x, weight, bias });
     expectRank('linear', 'weight', weight, [2]);
     if (x.shape.length === 0) throw new RangeError('[linear] input must have at least one dimension');
     const [outF, inF] = weight.shape as [number, number];

@@ -1,11 +1,12 @@
 import { broadcastShapes, formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
-import { expectRank, expectTensor } from './helpers/checks.js';
+import { expectRank, expectSameDType, expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
 
 function inferMatmul(op: string, a: TensorMeta, b: TensorMeta): TensorMeta {
   expectTensor(op, 'input', a);
   expectTensor(op, 'other', b);
+  expectSameDType(op, { input: a, other: b });
   if (a.shape.length === 0 || b.shape.length === 0)
     throw new RangeError(`[${op}] both arguments need at least 1 dimension`);
   const a2 = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape;

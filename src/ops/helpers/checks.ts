@@ -29,6 +29,24 @@ export function expectDType(op: string, name: string, x: TensorMeta, dtypes: rea
   if (!dtypes.includes(x.dtype)) throw new TypeError(`[${op}] ${name} must be ${dtypes.join(' or ')}, got ${x.dtype}`);
 }
 
+/**
+ * Tensors that meet in one ONNX node must share a dtype (ONNX Runtime would refuse the node with
+ * "Type parameter (T) ... bound to different types"). The first entry is the op's input, the
+ * others its parameters, so the fix converts the input: a float64 image into a float32 model.
+ */
+export function expectSameDType(op: string, tensors: Record<string, TensorMeta | null | undefined>): void {
+  const present = Object.entries(tensors).filter((e): e is [string, TensorMeta] => isMeta(e[1]));
+  const [inputName, input] = present[0]!;
+  for (const [name, t] of present.slice(1)) {
+    if (t.dtype !== input.dtype) {
+      throw new TypeError(
+        `[${op}] ${inputName} is ${input.dtype} but ${name} is ${t.dtype}: they must have the same dtype. ` +
+          `Convert the ${inputName} first with x.to('${t.dtype}').`,
+      );
+    }
+  }
+}
+
 export function expectInt(op: string, name: string, x: unknown, min = -Infinity): number {
   if (typeof x !== 'number' || !Number.isInteger(x) || x < min) {
     throw new TypeError(`[${op}] ${name} must be an integer${min > -Infinity ? ` >= ${min}` : ''}, got ${describe(x)}`);
