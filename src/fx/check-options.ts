@@ -33,13 +33,16 @@ export function checkOptionsObject(call: string, options: unknown, keys: readonl
 
 /** A whole number ≥ 1 (thread counts, cache sizes, dimensions). */
 export function checkPositiveInteger(label: string, value: unknown): void {
-  if (typeof value !== 'number') throw new TypeError(`${label} must be a positive integer, got ${describeValue(value)}`);
+  if (typeof value !== 'number')
+    throw new TypeError(`${label} must be a positive integer, got ${describeValue(value)}`);
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${label} must be a positive integer, got ${value}`);
 }
 
 export function checkOneOf(label: string, value: unknown, allowed: readonly string[]): void {
   if (typeof value !== 'string') {
-    throw new TypeError(`${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(value)}`);
+    throw new TypeError(
+      `${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${describeValue(value)}`,
+    );
   }
   if (!allowed.includes(value)) {
     throw new RangeError(`${label} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got '${value}'`);

@@ -115,6 +115,13 @@ class One extends Module<[Tensor], Tensor> {
   }
 }
 
+/** Returns sizes, which eager code gives as JS numbers: one dynamic (the batch), one fixed. */
+class WithSizes extends Module<[Tensor], Record<string, unknown>> {
+  forward(x: Tensor): Record<string, unknown> {
+    return { y: F.relu(x), n: x.shape[0], c: x.shape[1] };
+  }
+}
+
 test('compiled modules return what eager ones do, whatever the output keys are called', () => {
   const x = randn([3, 4]);
   const keyMaps: Record<string, string>[] = [
@@ -136,6 +143,12 @@ test('compiled modules return what eager ones do, whatever the output keys are c
   for (const module of [new Pair(), new One()]) {
     const traced = symbolicTrace(module);
     assertSameResult(traced.call(x), compile(traced).call(x), module.className);
+  }
+  const sizes = compile(new WithSizes());
+  for (const batch of [2, 5]) {
+    const { y, ...rest } = sizes.call(randn([batch, 4])) as Record<string, unknown>;
+    assert.ok(y instanceof Tensor);
+    assert.deepEqual(rest, { n: batch, c: 4 }, 'sizes come back as JS numbers, as eager code gives them');
   }
 });
 
@@ -174,11 +187,17 @@ test('compile checks its options and says what is wrong', () => {
     [{ threads: 2 }, TypeError, /unknown option\(s\) "threads"; the options are mode, numThreads, .*maxSessions/],
   ];
   for (const [options, type, message] of cases) {
-    assert.throws(() => compile(model, options as object), (e: unknown) => {
-      assert.ok(e instanceof type, `${JSON.stringify(options)}: ${String(e)}`);
-      assert.match((e as Error).message, message);
-      return true;
-    });
+    assert.throws(
+      () => compile(model, options as object),
+      (e: unknown) => {
+        assert.ok(e instanceof type, `${JSON.stringify(options)}: ${String(e)}`);
+        assert.match((e as Error).message, message);
+        return true;
+      },
+    );
   }
-  assert.throws(() => compile({} as Module), { name: 'TypeError', message: /compile: module must be a featurefx Module/ });
+  assert.throws(() => compile({} as Module), {
+    name: 'TypeError',
+    message: /compile: module must be a featurefx Module/,
+  });
 });

@@ -105,10 +105,14 @@ export class CompiledModule {
     }
     const { session, structure } = this.sessionFor(inputs);
     const raw: RawTensor[] = inputs.map((t) => ({ type: t.dtype, dims: t.shape, data: t.data }));
-    const outputs = session.run(raw).map((r) => new Tensor(r.type as DType, r.dims, r.data as Tensor['data']));
+    const outputs = session
+      .run(raw)
+      .map((r, i): Tensor | number =>
+        structure.sizes.has(i) ? Number(r.data[0]) : new Tensor(r.type as DType, r.dims, r.data as Tensor['data']),
+      );
     if (structure.kind === 'tensor') return outputs[0];
     if (structure.kind === 'list') return outputs;
-    const dict: Record<string, Tensor> = {};
+    const dict: Record<string, Tensor | number> = {};
     // defineProperty, so that a key such as '__proto__' is a key like any other.
     structure.keys.forEach((key, i) =>
       Object.defineProperty(dict, key, { value: outputs[i], enumerable: true, writable: true, configurable: true }),

@@ -7,7 +7,8 @@ import { onnxGraphNames } from '../../test/helpers/onnx-graph-names.js';
 import { TestModule } from '../../test/helpers/example-modules.js';
 import { createFeatureExtractor } from '../featureExtraction/create-feature-extractor.js';
 import { resnet18 } from '../models/resnet.js';
-import type { Module } from '../nn/module.js';
+import { Module } from '../nn/module.js';
+import { F } from '../ops/index.js';
 import { randn } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { compile } from './compile.js';
@@ -76,7 +77,16 @@ test('exportOnnx checks its arguments and says how to call it', () => {
     [{ inputShape: [3, 0] }, RangeError, /inputShape\[1\] must be a positive integer, got 0/],
     [{ inputShape: [3, -4] }, RangeError, /inputShape\[1\] must be a positive integer, got -4/],
     [{ inputShape: [3, 4.5] }, RangeError, /inputShape\[1\] must be a positive integer, got 4.5/],
-    [{ inputShape: [[3, 4], [2, '4']] }, TypeError, /inputShape\[1\]\[1\] must be a positive integer, got the string/],
+    [
+      {
+        inputShape: [
+          [3, 4],
+          [2, '4'],
+        ],
+      },
+      TypeError,
+      /inputShape\[1\]\[1\] must be a positive integer, got the string/,
+    ],
     [{ inputShape: [3, 4], shape: [3, 4] }, TypeError, /unknown option\(s\) "shape"; the options are inputShape/],
     [{ inputShape: [3, 4], mode: 'training' }, RangeError, /mode must be one of 'train', 'eval', got 'training'/],
     [{ inputShape: [3, 4], path: 42 }, TypeError, /path must be a file name such as 'model.onnx', got number 42/],
@@ -95,5 +105,23 @@ test('exportOnnx checks its arguments and says how to call it', () => {
   assert.throws(() => exportOnnx('model' as unknown as Module, { inputShape: [3, 4] }), {
     name: 'TypeError',
     message: /exportOnnx: module must be a featurefx Module/,
+  });
+});
+
+class WithConstant extends Module<[Tensor], Record<string, unknown>> {
+  forward(x: Tensor): Record<string, unknown> {
+    return { y: F.relu(x), k: 3 };
+  }
+}
+
+test('outputs ONNX cannot hold are refused, naming the output', () => {
+  assert.throws(() => exportOnnx(new WithConstant(), { inputShape: [2, 3] }), {
+    name: 'ExportError',
+    message: /the graph's output 'k' is number 3, not a tensor; .*return a tensor, a list of tensors or an object/,
+  });
+  const extractor = createFeatureExtractor(resnet18(), { returnNodes: { layer1: 'conv1.weight', layer2: 'layer2' } });
+  assert.throws(() => exportOnnx(extractor, { inputShape: [1, 3, 32, 32] }), {
+    name: 'ExportError',
+    message: /the output key 'conv1.weight' is also the name of a parameter; ONNX needs distinct names/,
   });
 });

@@ -23,7 +23,7 @@ import {
 import type { Graph } from './graph.js';
 import { GraphModule, resolvePath } from './graph-module.js';
 import { Interpreter, InterpreterError } from './interpreter.js';
-import { type Argument, type Node, type Target, isPlainObject, mapArgument } from './node.js';
+import { type Argument, Node, type Target, isPlainObject, mapArgument } from './node.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
 import { symbolicTrace } from './symbolic-trace.js';
 import { Tracer } from './tracer.js';
@@ -59,7 +59,9 @@ function checkedInputShapes(inputShape: unknown): number[][] {
     throw new TypeError(`exportOnnx: options.inputShape is required (the size of each input); ${example}`);
   }
   if (!Array.isArray(inputShape)) {
-    throw new TypeError(`exportOnnx: inputShape must be an array of sizes, got ${describeValue(inputShape)}; ${example}`);
+    throw new TypeError(
+      `exportOnnx: inputShape must be an array of sizes, got ${describeValue(inputShape)}; ${example}`,
+    );
   }
   const several = inputShape.length > 0 && inputShape.every((s) => Array.isArray(s));
   const shapes = (several ? inputShape : [inputShape]) as unknown[][];
@@ -201,11 +203,12 @@ class OnnxLowering extends Interpreter {
  * How a module's result is rebuilt from the model's outputs, which come in this order: a tensor,
  * a list of tensors, or an object of tensors with its keys in their order. Recorded from what the
  * graph returns, so that a compiled module returns what the eager one does, whatever the keys are.
+ * `sizes` holds the outputs that eager code gives as JS numbers (a traced `x.shape[0]`), which
+ * ONNX returns as 0-D int64 tensors.
  */
-export type OutputStructure =
-  | { kind: 'tensor' }
-  | { kind: 'list'; length: number }
-  | { kind: 'dict'; keys: string[] };
+export type OutputStructure = (
+  { kind: 'tensor' } | { kind: 'list'; length: number } | { kind: 'dict'; keys: string[] }
+) & { sizes: ReadonlySet<number> };
 
 /** A graph lowered to ONNX, with how to rebuild the module's result from the model's outputs. */
 export interface LoweredGraph {
@@ -213,32 +216,54 @@ export interface LoweredGraph {
   structure: OutputStructure;
 }
 
-/** The graph's result as named tensors (a list's are 'output_{i}', a tensor is 'output'), and its structure. */
-function namedOutputs(result: unknown): { structure: OutputStructure; outputs: [string, Value][] } {
-  if (isValue(result)) return { structure: { kind: 'tensor' }, outputs: [['output', result]] };
-  const entries: [string, unknown][] = Array.isArray(result)
-    ? result.map((v, i) => [`output_${i}`, v])
-    : isPlainObject(result)
-      ? Object.entries(result)
-      : [];
+/** Whether the graph computes `returned` as a size (a JS number in eager code, a traced `x.shape[0]`). */
+function isSize(returned: Argument): boolean {
+  return returned instanceof Node && typeof returned.meta.tensorMeta === 'number';
+}
+
+/**
+ * The graph's result as named tensors (a list's are 'output_{i}', a tensor is 'output'), and its
+ * structure. `returned` is the output node's argument: the nodes behind each of the result's
+ * values. A size known when exporting becomes a constant, so that a size is always an output.
+ */
+function namedOutputs(
+  result: unknown,
+  returned: Argument,
+  builder: GraphBuilder,
+): { structure: OutputStructure; outputs: [string, Value][] } {
+  const single = isValue(result) || isSize(returned);
+  const entries: [string, unknown, Argument][] = single
+    ? [['output', result, returned]]
+    : Array.isArray(result)
+      ? result.map((v, i) => [`output_${i}`, v, (returned as Argument[])[i]!])
+      : isPlainObject(result)
+        ? Object.entries(result).map(([key, v]) => [key, v, (returned as Record<string, Argument>)[key]!])
+        : [];
   if (entries.length === 0) {
     throw new ExportError(
       `the graph returns ${describeValue(result)}, which holds no tensor; ONNX outputs are tensors, ` +
         'so return a tensor, a list of tensors or an object of tensors',
     );
   }
-  for (const [key, v] of entries) {
+  const outputs = entries.map(([key, v, node]): [string, Value] => {
+    if (typeof v === 'number' && isSize(node)) {
+      return [key, { kind: 'value', name: builder.constant(v, 'int64'), dtype: 'int64', shape: [] }];
+    }
     if (!isValue(v)) {
       throw new ExportError(
         `the graph's output '${key}' is ${describeValue(v)}, not a tensor; ONNX outputs are tensors, ` +
           'so return a tensor, a list of tensors or an object of tensors (not nested)',
       );
     }
-  }
-  const structure: OutputStructure = Array.isArray(result)
-    ? { kind: 'list', length: entries.length }
-    : { kind: 'dict', keys: entries.map(([key]) => key) };
-  return { structure, outputs: entries as [string, Value][] };
+    return [key, v];
+  });
+  const sizes = new Set(entries.flatMap(([, , node], i) => (isSize(node) ? [i] : [])));
+  const structure: OutputStructure = single
+    ? { kind: 'tensor', sizes }
+    : Array.isArray(result)
+      ? { kind: 'list', length: entries.length, sizes }
+      : { kind: 'dict', keys: entries.map(([key]) => key), sizes };
+  return { structure, outputs };
 }
 
 /**
@@ -277,13 +302,18 @@ export function lowerGraph(
       shapes[i]!.map((d, axis) => (dynamicBatch && axis === 0 ? BATCH : d)),
     ),
   );
-  const { structure, outputs } = namedOutputs(new OnnxLowering(module, graph, ctx, '').run(...inputs));
+  const returned = [...graph.nodes()].find((n) => n.op === 'output')?.args[0] ?? null;
+  const { structure, outputs } = namedOutputs(
+    new OnnxLowering(module, graph, ctx, '').run(...inputs),
+    returned,
+    builder,
+  );
   const inputNames = new Set(placeholders.map((p) => p.name));
   const initializerNames = new Set(builder.initializers.map((i) => i.name));
   const outputInfos = outputs.map(([key, v]) => {
     if (inputNames.has(key) || initializerNames.has(key)) {
       throw new ExportError(
-        `the output key '${key}' is also the name of an ${inputNames.has(key) ? 'input' : 'parameter'}; ` +
+        `the output key '${key}' is also the name of ${inputNames.has(key) ? 'an input' : 'a parameter'}; ` +
           'ONNX needs distinct names, so choose another key',
       );
     }
@@ -347,7 +377,9 @@ export function exportOnnx(module: Module, options: ExportOptions): Uint8Array {
   const shapes = checkedInputShapes(options.inputShape);
   if (options.dynamicBatch !== undefined) checkBoolean('exportOnnx: dynamicBatch', options.dynamicBatch);
   if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
-    throw new TypeError(`exportOnnx: path must be a file name such as 'model.onnx', got ${describeValue(options.path)}`);
+    throw new TypeError(
+      `exportOnnx: path must be a file name such as 'model.onnx', got ${describeValue(options.path)}`,
+    );
   }
   const mode = options.mode ?? 'eval';
   checkOneOf('exportOnnx: mode', mode, MODES);
