@@ -12,8 +12,9 @@
  * name to its last counter gives the same names in linear time.
  */
 import { type Module } from '../nn/module.js';
-import type { Node, Opcode, Target } from '../fx/node.js';
-import type { TracedValue } from '../fx/proxy.js';
+import type { ModuleCall } from '../fx/module-call.js';
+import { type Argument, type Node, type Opcode, type Target, isPlainObject } from '../fx/node.js';
+import { type TracedValue, isTracedValue } from '../fx/proxy.js';
 import { Tracer, type TracerOptions } from '../fx/tracer.js';
 import { TORCHVISION_OPS_LEAF_MODULES } from '../nn/vision-ops/index.js';
 
@@ -23,20 +24,33 @@ export class NodePathTracer extends Tracer {
   /** Each recorded node's name, in execution order. */
   readonly nodeToQualname = new Map<Node, string>();
   private readonly lastSuffix = new Map<string, number>();
+  /** The calls of traced-through modules around the current point, outermost first; see module-call.ts. */
+  private moduleStack: readonly ModuleCall[] = [];
+  private moduleCalls = 0;
 
   override callModule(m: Module, forward: (...args: unknown[]) => unknown, args: unknown[]): unknown {
     const previous = this.currentModuleQualname;
+    const previousStack = this.moduleStack;
     try {
-      this.currentModuleQualname = this.pathOfModule(m);
-      return super.callModule(m, forward, args);
+      const path = this.pathOfModule(m);
+      this.currentModuleQualname = path;
+      if (this.isLeafModule(m, path)) return super.callModule(m, forward, args);
+      // Recorded so that the extractor can run this module's hooks, although its code is inlined.
+      const call: ModuleCall = { id: this.moduleCalls++, path, inputs: args.map((a) => recorded(a)) };
+      this.moduleStack = [...previousStack, call];
+      const output = super.callModule(m, forward, args);
+      call.output = recorded(output);
+      return output;
     } finally {
       this.currentModuleQualname = previous;
+      this.moduleStack = previousStack;
     }
   }
 
   override createProxy(op: Opcode, target: Target, args: readonly unknown[]): TracedValue {
     const proxy = super.createProxy(op, target, args);
     const node = proxy.node!;
+    if (this.moduleStack.length > 0) node.meta.moduleStack = this.moduleStack;
     const qualname = this.qualnameOf(node);
     this.nodeToQualname.set(node, qualname);
     // Kept on the node so that later stages (ONNX export names its nodes with it) can find it.
@@ -60,6 +74,24 @@ export class NodePathTracer extends Tracer {
   nodeNames(): string[] {
     return [...this.nodeToQualname.values()];
   }
+}
+
+/**
+ * A value passed to or returned by a module, as a graph argument: traced values become their
+ * nodes (a lazily recorded attribute that has none yet stays undefined, since making its node here
+ * would add a node torchvision does not have), other values stay as they are.
+ */
+function recorded(value: unknown): Argument {
+  if (isTracedValue(value)) return value.node;
+  if (Array.isArray(value)) return value.map(recorded);
+  if (isPlainObject(value)) {
+    const out: Record<string, Argument> = {};
+    for (const key of Object.keys(value)) {
+      Object.defineProperty(out, key, { value: recorded(value[key]), enumerable: true, writable: true });
+    }
+    return out;
+  }
+  return value as Argument;
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import { type Argument, Node, isPlainObject } from './node.js';
 import type { Graph } from './graph.js';
+import { hookSites } from './module-call.js';
 
 export interface GeneratedCode {
   /** The function's source, as shown by `GraphModule.code`. */
@@ -54,7 +55,13 @@ export function generateCode(graph: Graph): GeneratedCode {
   const emitter = new Emitter();
   const params: string[] = [];
   const body: string[] = [];
-  for (const node of graph.nodes()) {
+  const nodes = [...graph.nodes()];
+  // Hooks of modules traced through run where their inlined code starts and ends; see module-call.ts.
+  const hooks = hookSites(nodes);
+  for (const node of nodes) {
+    for (const call of hooks.before.get(node) ?? []) {
+      body.push(`__self.runPreHooksOf(${JSON.stringify(call.path)}, ${emitter.literal(call.inputs)});`);
+    }
     const args = node.args.map((a) => emitter.literal(a)).join(', ');
     switch (node.op) {
       case 'placeholder':
@@ -76,6 +83,10 @@ export function generateCode(graph: Graph): GeneratedCode {
       case 'output':
         body.push(`return ${emitter.literal(node.args[0])};`);
         break;
+    }
+    for (const call of hooks.after.get(node) ?? []) {
+      const inputs = emitter.literal(call.inputs);
+      body.push(`__self.runHooksOf(${JSON.stringify(call.path)}, ${inputs}, ${emitter.literal(call.output)});`);
     }
   }
   const source = `function forward(${params.join(', ')}) {\n${body.map((l) => `  ${l}`).join('\n')}\n}`;

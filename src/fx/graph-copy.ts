@@ -14,10 +14,11 @@ export function copyGraph(graph: Graph): Graph {
   // A reference to a node the graph no longer holds (erased) stays as it is.
   const remap = (n: Node): Node => copies.get(n) ?? n;
   for (const node of graph.nodes()) {
-    const args = mapArgument(node.args, remap) as Argument[];
-    const created = copy.createNode(node.op, node.target, args, node.name);
+    copies.set(node, copy.createNode(node.op, node.target, mapArgument(node.args, remap) as Argument[], node.name));
+  }
+  // After all nodes exist, since meta may name later nodes (a module call's output).
+  for (const [node, created] of copies) {
     for (const [key, value] of Object.entries(node.meta)) created.meta[key] = mapArgument(value as Argument, remap);
-    copies.set(node, created);
   }
   return copy;
 }

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { generateCode } from './codegen.js';
 import { Graph } from './graph.js';
 import { cloneGraph } from './graph-copy.js';
+import { moduleStackOf } from './module-call.js';
 
 /** Holds copied submodules and tensors on the way to a leaf, like the bare `nn.Module`s torch.fx creates. */
 export class AttributeContainer extends Module {
@@ -37,6 +38,8 @@ export class GraphModule extends Module {
   #code = '';
   #compiled: Compiled | undefined;
   readonly #className: string;
+  /** The modules that graph nodes record as traced through (see module-call.ts), by path: they run hooks only. */
+  #inlinedModules = new Map<string, Module>();
 
   constructor(root: Module, graph: Graph, options: GraphModuleOptions = {}) {
     super();
@@ -65,9 +68,15 @@ export class GraphModule extends Module {
     return this.#code;
   }
 
-  /** Copies from `root` what `graph`'s call_module and get_attr nodes name, at the same paths. */
+  /**
+   * Copies from `root` what `graph`'s call_module and get_attr nodes name, at the same paths, and
+   * notes the modules it went through for their hooks.
+   */
   protected copyReferencedAttributes(root: Module, graph: Graph, constants: ReadonlyMap<string, Tensor>): void {
     for (const node of graph.nodes()) {
+      for (const call of moduleStackOf(node)) {
+        if (!this.#inlinedModules.has(call.path)) this.#inlinedModules.set(call.path, root.getSubmodule(call.path));
+      }
       if (node.op !== 'call_module' && node.op !== 'get_attr') continue;
       const path = node.target as string;
       const value = constants.get(path) ?? resolvePath(root, path);
@@ -99,10 +108,28 @@ export class GraphModule extends Module {
     return Reflect.construct(GraphModule, args, this.constructor) as this;
   }
 
-  /** Module's copy, then a copy of the graph and code generated for the copy. */
+  /**
+   * Module's copy, then a copy of the graph, code generated for the copy, and the modules traced
+   * through, cloned too (those of a model cloned along with it are its copies).
+   */
   protected override copyInto(copy: this, memo: CloneMemo): void {
     super.copyInto(copy, memo);
+    copy.#inlinedModules = Module.cloneValue(this.#inlinedModules, memo) as Map<string, Module>;
     copy.graph = cloneGraph(this.#graph, memo);
+  }
+
+  /** Runs the pre-hooks of the traced-through module at `path`; generated code calls this. */
+  runPreHooksOf(path: string, inputs: unknown[]): void {
+    const module = this.#inlinedModules.get(path);
+    if (module !== undefined && module.runForwardPreHooks(inputs) !== inputs)
+      throw replacedByHook(module, path, 'pre-hook');
+  }
+
+  /** Runs the forward hooks of the traced-through module at `path`; generated code calls this. */
+  runHooksOf(path: string, inputs: unknown[], output: unknown): void {
+    const module = this.#inlinedModules.get(path);
+    if (module !== undefined && module.runForwardHooks(inputs, output) !== output)
+      throw replacedByHook(module, path, 'hook');
   }
 
   /** The tensor at a dotted path in this module (what get_attr nodes read). */
@@ -139,6 +166,15 @@ export class GraphModule extends Module {
   override toString(): string {
     return `${super.toString()}\n\n${this.#code}`;
   }
+}
+
+function replacedByHook(module: Module, path: string, kind: 'pre-hook' | 'hook'): TypeError {
+  const what = kind === 'hook' ? 'its output' : 'its arguments';
+  return new TypeError(
+    `[GraphModule] a forward ${kind} of '${path}' (${module.className}) replaced ${what}, but this module's code ` +
+      'is inlined in the graph, which cannot take the replacement: make its class a leaf (tracerOptions.leafModules) ' +
+      'so that it runs as one call, or return undefined from the hook',
+  );
 }
 
 /** The module or tensor at a dotted path, or a clear error naming the first missing part. */

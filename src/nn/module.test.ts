@@ -130,7 +130,7 @@ test('skipInit builds modules without drawing weights, and initialises again aft
   assert.ok((skipInit(() => new nn.BatchNorm2d(4)).weight!.data as Float32Array).every((v) => v === 1));
 });
 
-test("clone, the TSDoc example: same class and mode, data copied, code shared", () => {
+test('clone, the TSDoc example: same class and mode, data copied, code shared', () => {
   class Scaled extends Module<[Tensor], Tensor> {
     conv = new nn.Conv2d(3, 8, 3);
     factors = [1, 2]; // data: copied
@@ -168,7 +168,10 @@ test('clone is independent: buffers, loaded state dicts and tensor data of one d
   assert.deepEqual(net.stem.bn.running_mean!.toArray(), [0, 0, 0]);
   assert.notDeepEqual(copyBn.running_mean!.toArray(), [0, 0, 0]);
   net.loadStateDict(new Map([...net.stateDict()].map(([k, t]) => [k, zeros([...t.shape], { dtype: t.dtype })])));
-  assert.ok((copy.stem.conv.weight.data as Float32Array).some((v) => v !== 0), 'loading into the original');
+  assert.ok(
+    (copy.stem.conv.weight.data as Float32Array).some((v) => v !== 0),
+    'loading into the original',
+  );
   (copy.scale.data as Float32Array)[0] = 7;
   assert.equal(net.scale.item(), 0, "writing the copy's tensor data");
 });

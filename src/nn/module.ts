@@ -131,11 +131,6 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     return result;
   }
 
-  /** Whether any forward or forward pre-hook is registered. */
-  get hasHooks(): boolean {
-    return this.#forwardHooks.size > 0 || this.#forwardPreHooks.size > 0;
-  }
-
   get training(): boolean {
     return this.#training;
   }
@@ -348,13 +343,13 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     copy.#nextHookId = this.#nextHookId;
     for (const key of Reflect.ownKeys(this)) {
       const field = Object.getOwnPropertyDescriptor(this, key)!;
-      if ('value' in field) field.value = Module.#cloneValue(field.value, memo);
+      if ('value' in field) field.value = Module.cloneValue(field.value, memo);
       Object.defineProperty(copy, key, field);
     }
   }
 
-  /** One value by `clone`'s rule. */
-  static #cloneValue(value: unknown, memo: CloneMemo): unknown {
+  /** One value by `clone`'s rule, for `copyInto` overrides that copy `#private` fields. */
+  protected static cloneValue(value: unknown, memo: CloneMemo): unknown {
     // Primitives are values; functions are code.
     if (typeof value !== 'object' || value === null) return value;
     const done = memo.get(value);
@@ -373,26 +368,26 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     if (Array.isArray(value)) {
       const copy: unknown[] = [];
       memo.set(value, copy);
-      for (const item of value) copy.push(Module.#cloneValue(item, memo));
+      for (const item of value) copy.push(Module.cloneValue(item, memo));
       return copy;
     }
     if (value instanceof Map) {
       const copy = new Map();
       memo.set(value, copy);
-      for (const [k, v] of value) copy.set(Module.#cloneValue(k, memo), Module.#cloneValue(v, memo));
+      for (const [k, v] of value) copy.set(Module.cloneValue(k, memo), Module.cloneValue(v, memo));
       return copy;
     }
     if (value instanceof Set) {
       const copy = new Set();
       memo.set(value, copy);
-      for (const v of value) copy.add(Module.#cloneValue(v, memo));
+      for (const v of value) copy.add(Module.cloneValue(v, memo));
       return copy;
     }
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) return value;
     const copy = Object.create(proto) as object;
     memo.set(value, copy);
-    for (const [k, v] of Object.entries(value)) setOwnField(copy, k, Module.#cloneValue(v, memo));
+    for (const [k, v] of Object.entries(value)) setOwnField(copy, k, Module.cloneValue(v, memo));
     return copy;
   }
 

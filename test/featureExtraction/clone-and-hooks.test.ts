@@ -61,3 +61,78 @@ test('a model cloned with its extractor keeps one set of parameters, shared as b
   const x = rand([1, 3, 32, 32]);
   assert.deepEqual(copy.call(x).toArray(), model.call(x).toArray());
 });
+
+test('hooks and pre-hooks of a leaf module, registered before or after the extractor was made, run when it runs', () => {
+  const model = resnet18().eval();
+  const conv = model.layer1.at(0).getSubmodule('conv1');
+  const calls: string[] = [];
+  conv.registerForwardPreHook(() => void calls.push('pre, registered before'));
+  const extractor = createFeatureExtractor(model, { returnNodes: ['layer1.0.conv1', 'layer1.0.bn1'] });
+  conv.registerForwardHook((_m, inputs) => void calls.push(`hook, registered after, input ${String(inputs[0])}`));
+  extractor.call(rand([1, 3, 32, 32]));
+  assert.deepEqual(calls, ['pre, registered before', 'hook, registered after, input Tensor(float32, [1, 64, 8, 8])']);
+  // A leaf runs as one call, so its hooks may replace its arguments and output, as in PyTorch.
+  conv.registerForwardPreHook((_m, inputs) => [(inputs[0] as Tensor).mul(0)]);
+  const out = extractor.call(rand([1, 3, 32, 32])) as Record<string, Tensor>;
+  assert.ok((out['layer1.0.conv1']!.data as Float32Array).every((v) => v === 0));
+});
+
+test('hooks of modules the extractor runs through fire where their inlined code starts and ends (torchvision #5193)', () => {
+  const model = resnet18().eval();
+  const calls: string[] = [];
+  let layer1Output: unknown;
+  model.registerForwardPreHook(() => void calls.push('model pre'));
+  model.layer1.registerForwardPreHook(
+    (m, inputs) => void calls.push(`layer1 pre ${String(inputs[0])} ${m === model.layer1}`),
+  );
+  model.layer1.registerForwardHook((_m, _inputs, output) => {
+    layer1Output = output;
+    calls.push('layer1');
+  });
+  const extractor = createFeatureExtractor(model, { returnNodes: ['layer1', 'layer2.0.relu'] });
+  model.layer1.at(1).registerForwardHook(() => void calls.push('layer1.1'));
+  model.layer2.registerForwardPreHook(() => void calls.push('layer2 pre'));
+  model.layer2.registerForwardHook(() => void calls.push('layer2, not computed'));
+  model.layer3.registerForwardPreHook(() => void calls.push('layer3, pruned'));
+
+  const out = extractor.call(rand([1, 3, 32, 32])) as Record<string, Tensor>;
+  assert.deepEqual(calls, ['layer1 pre Tensor(float32, [1, 64, 8, 8]) true', 'layer1.1', 'layer1', 'layer2 pre']);
+  assert.equal(layer1Output, out.layer1, "layer1's hook sees the value the extractor returns for it");
+
+  calls.length = 0;
+  extractor.train().call(rand([2, 3, 32, 32]));
+  assert.deepEqual(calls, ['layer1 pre Tensor(float32, [2, 64, 8, 8]) true', 'layer1.1', 'layer1', 'layer2 pre']);
+
+  model.layer2.registerForwardPreHook((_m, inputs) => [...inputs]);
+  assert.throws(() => extractor.call(rand([1, 3, 32, 32])), {
+    name: 'TypeError',
+    message: new RegExp(
+      "a forward pre-hook of 'layer2' \\(Sequential\\) replaced its arguments, but this module's code is inlined" +
+        '.*make its class a leaf \\(tracerOptions.leafModules\\)',
+    ),
+  });
+});
+
+test("a clone runs the hooks its modules had when cloned, and a model cloned with its extractor runs the copies' hooks", () => {
+  const model = resnet18().eval();
+  const extractor = createFeatureExtractor(model, { returnNodes: ['layer1'] });
+  const calls: string[] = [];
+  model.layer1.registerForwardHook(() => void calls.push('before cloning'));
+  const copy = extractor.clone();
+  model.layer1.registerForwardHook(() => void calls.push('after cloning'));
+  copy.call(rand([1, 3, 32, 32]));
+  assert.deepEqual(calls, ['before cloning']);
+
+  class WithBody extends Module<[Tensor], Tensor> {
+    resnet = resnet18();
+    body = createFeatureExtractor(this.resnet, { returnNodes: ['layer1'] });
+    forward(x: Tensor): Tensor {
+      return (this.body.call(x) as Record<string, Tensor>).layer1!;
+    }
+  }
+  const wrapped = new WithBody().eval().clone();
+  calls.length = 0;
+  wrapped.resnet.layer1.registerForwardHook(() => void calls.push("the copy's layer1"));
+  wrapped.call(rand([1, 3, 32, 32]));
+  assert.deepEqual(calls, ["the copy's layer1"]);
+});
