@@ -57,6 +57,8 @@ class SessionLru {
 
 const singleThreaded = new SessionLru(MAX_KERNELS);
 const threaded = new SessionLru(MAX_THREADED_KERNELS);
+/** Sessions built since the process started, evicted ones included. */
+let built = 0;
 
 onThreadsChange(clearKernelCache);
 
@@ -85,6 +87,7 @@ export function getKernel(graph: OnnxGraph): NativeSession {
     graphOptimizationLevel: 'all',
   });
   cache.add(key, session);
+  built++;
   return session;
 }
 
@@ -95,4 +98,9 @@ export function clearKernelCache(): void {
 
 export function kernelCacheSize(): number {
   return singleThreaded.size + threaded.size;
+}
+
+/** Kernels cached, those of them with a thread pool, and sessions built so far (for benchmarks). */
+export function kernelCacheStats(): { kernels: number; pooled: number; built: number } {
+  return { kernels: kernelCacheSize(), pooled: threaded.size, built };
 }
