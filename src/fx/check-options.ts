@@ -53,4 +53,23 @@ export function checkBoolean(label: string, value: unknown): void {
   if (typeof value !== 'boolean') throw new TypeError(`${label} must be true or false, got ${describeValue(value)}`);
 }
 
+/** The shapes `inputShape` gives, checked: one array of positive integers, or an array of them. */
+export function checkedInputShapes(inputShape: unknown): number[][] {
+  const example = 'for example { inputShape: [1, 3, 224, 224] }, or [[1, 3, 224, 224], [1, 10]] for two inputs';
+  if (inputShape === undefined) {
+    throw new TypeError(`exportOnnx: options.inputShape is required (the size of each input); ${example}`);
+  }
+  if (!Array.isArray(inputShape)) {
+    throw new TypeError(
+      `exportOnnx: inputShape must be an array of sizes, got ${describeValue(inputShape)}; ${example}`,
+    );
+  }
+  const several = inputShape.length > 0 && inputShape.every((s) => Array.isArray(s));
+  const shapes = (several ? inputShape : [inputShape]) as unknown[][];
+  shapes.forEach((shape, i) =>
+    shape.forEach((d, axis) => checkPositiveInteger(`exportOnnx: inputShape${several ? `[${i}]` : ''}[${axis}]`, d)),
+  );
+  return shapes.map((s) => [...(s as number[])]);
+}
+
 export const MODES = ['train', 'eval'] as const;

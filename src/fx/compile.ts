@@ -12,7 +12,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import { MODES, checkOneOf, checkOptionsObject, checkPositiveInteger } from './check-options.js';
 import { GraphModule } from './graph-module.js';
-import { type OutputStructure, lowerInMode, toGraphModule } from './onnx-export.js';
+import { lowerInMode, toGraphModule } from './onnx-export.js';
+import type { OutputStructure } from './output-structure.js';
 
 export interface CompileOptions {
   /** Which graph to compile for a module with train and eval graphs (default 'eval'). */

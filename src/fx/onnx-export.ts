@@ -17,16 +17,20 @@ import {
   checkBoolean,
   checkOneOf,
   checkOptionsObject,
-  checkPositiveInteger,
+  checkedInputShapes,
   describeValue,
 } from './check-options.js';
+import { ExportError } from './export-error.js';
 import type { Graph } from './graph.js';
 import { GraphModule, resolvePath } from './graph-module.js';
 import { Interpreter, InterpreterError } from './interpreter.js';
-import { type Argument, Node, type Target, isPlainObject, mapArgument } from './node.js';
+import { type Argument, type Node, type Target, mapArgument } from './node.js';
+import { type OutputStructure, namedOutputs } from './output-structure.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
 import { symbolicTrace } from './symbolic-trace.js';
 import { Tracer } from './tracer.js';
+
+export { ExportError };
 
 export interface ExportOptions {
   /**
@@ -45,31 +49,7 @@ export interface ExportOptions {
 const EXPORT_OPTION_KEYS = ['inputShape', 'dynamicBatch', 'path', 'mode'];
 const EXPORT_EXAMPLE = "exportOnnx(module, { inputShape: [1, 3, 224, 224], path: 'model.onnx' })";
 
-/** Where a failure happened and why, naming the featurefx node and module. */
-export class ExportError extends Error {
-  override name = 'ExportError';
-}
-
 const BATCH = 'batch';
-
-/** The shapes `inputShape` gives, checked: one array of positive integers, or an array of them. */
-function checkedInputShapes(inputShape: unknown): number[][] {
-  const example = 'for example { inputShape: [1, 3, 224, 224] }, or [[1, 3, 224, 224], [1, 10]] for two inputs';
-  if (inputShape === undefined) {
-    throw new TypeError(`exportOnnx: options.inputShape is required (the size of each input); ${example}`);
-  }
-  if (!Array.isArray(inputShape)) {
-    throw new TypeError(
-      `exportOnnx: inputShape must be an array of sizes, got ${describeValue(inputShape)}; ${example}`,
-    );
-  }
-  const several = inputShape.length > 0 && inputShape.every((s) => Array.isArray(s));
-  const shapes = (several ? inputShape : [inputShape]) as unknown[][];
-  shapes.forEach((shape, i) =>
-    shape.forEach((d, axis) => checkPositiveInteger(`exportOnnx: inputShape${several ? `[${i}]` : ''}[${axis}]`, d)),
-  );
-  return shapes.map((s) => [...(s as number[])]);
-}
 
 /** Shared state of one export: the builder, initializers by tensor, the batch size to make symbolic. */
 interface ExportContext {
@@ -199,71 +179,10 @@ class OnnxLowering extends Interpreter {
   }
 }
 
-/**
- * How a module's result is rebuilt from the model's outputs, which come in this order: a tensor,
- * a list of tensors, or an object of tensors with its keys in their order. Recorded from what the
- * graph returns, so that a compiled module returns what the eager one does, whatever the keys are.
- * `sizes` holds the outputs that eager code gives as JS numbers (a traced `x.shape[0]`), which
- * ONNX returns as 0-D int64 tensors.
- */
-export type OutputStructure = (
-  { kind: 'tensor' } | { kind: 'list'; length: number } | { kind: 'dict'; keys: string[] }
-) & { sizes: ReadonlySet<number> };
-
 /** A graph lowered to ONNX, with how to rebuild the module's result from the model's outputs. */
 export interface LoweredGraph {
   onnx: OnnxGraph;
   structure: OutputStructure;
-}
-
-/** Whether the graph computes `returned` as a size (a JS number in eager code, a traced `x.shape[0]`). */
-function isSize(returned: Argument): boolean {
-  return returned instanceof Node && typeof returned.meta.tensorMeta === 'number';
-}
-
-/**
- * The graph's result as named tensors (a list's are 'output_{i}', a tensor is 'output'), and its
- * structure. `returned` is the output node's argument: the nodes behind each of the result's
- * values. A size known when exporting becomes a constant, so that a size is always an output.
- */
-function namedOutputs(
-  result: unknown,
-  returned: Argument,
-  builder: GraphBuilder,
-): { structure: OutputStructure; outputs: [string, Value][] } {
-  const single = isValue(result) || isSize(returned);
-  const entries: [string, unknown, Argument][] = single
-    ? [['output', result, returned]]
-    : Array.isArray(result)
-      ? result.map((v, i) => [`output_${i}`, v, (returned as Argument[])[i]!])
-      : isPlainObject(result)
-        ? Object.entries(result).map(([key, v]) => [key, v, (returned as Record<string, Argument>)[key]!])
-        : [];
-  if (entries.length === 0) {
-    throw new ExportError(
-      `the graph returns ${describeValue(result)}, which holds no tensor; ONNX outputs are tensors, ` +
-        'so return a tensor, a list of tensors or an object of tensors',
-    );
-  }
-  const outputs = entries.map(([key, v, node]): [string, Value] => {
-    if (typeof v === 'number' && isSize(node)) {
-      return [key, { kind: 'value', name: builder.constant(v, 'int64'), dtype: 'int64', shape: [] }];
-    }
-    if (!isValue(v)) {
-      throw new ExportError(
-        `the graph's output '${key}' is ${describeValue(v)}, not a tensor; ONNX outputs are tensors, ` +
-          'so return a tensor, a list of tensors or an object of tensors (not nested)',
-      );
-    }
-    return [key, v];
-  });
-  const sizes = new Set(entries.flatMap(([, , node], i) => (isSize(node) ? [i] : [])));
-  const structure: OutputStructure = single
-    ? { kind: 'tensor', sizes }
-    : Array.isArray(result)
-      ? { kind: 'list', length: entries.length, sizes }
-      : { kind: 'dict', keys: entries.map(([key]) => key), sizes };
-  return { structure, outputs };
 }
 
 /**
