@@ -229,6 +229,6 @@ test('forward pre-hooks run before forward and may replace its arguments', () =>
   relu.registerForwardPreHook(() => tensor([1]) as unknown as unknown[]);
   assert.throws(() => relu.call(tensor([1])), {
     name: 'TypeError',
-    message: /a pre-hook of ReLU returned object; return an array of arguments to replace them, or undefined/,
+    message: /a pre-hook of ReLU returned Tensor\(float32, \[1\]\); return an array of arguments to replace them/,
   });
 });

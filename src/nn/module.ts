@@ -7,8 +7,8 @@
  * (`running_mean`, `layer1`), which lets torchvision checkpoints load unchanged.
  *
  * JavaScript objects cannot be made callable, so `module.call(x)` is the one entry point: it runs
- * forward hooks, and while tracing it lets the tracer decide whether to record the module as one
- * node or trace through its `forward`.
+ * forward pre-hooks and hooks, and while tracing it lets the tracer decide whether to record the
+ * module as one node or trace through its `forward`.
  */
 // Layers and models call Tensor methods, which the ops layer installs.
 import '../ops/tensor-methods.js';
@@ -95,7 +95,9 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
    * GraphModule) a leaf module is the same object as in the model, so its hooks, registered before
    * or after the extractor was made, run when the extractor runs. A module traced through (a
    * `Sequential`, a ResNet block) has no call of its own in the graph: the extractor made by
-   * `createFeatureExtractor` runs its hooks at the points where its inlined code starts and ends.
+   * `createFeatureExtractor` runs its hooks where its inlined code starts and ends, and refuses a
+   * replacement value from them (make such a module a leaf to replace values). A compiled module
+   * runs in ONNX Runtime, where no hook runs.
    */
   registerForwardHook(hook: ForwardHook): RemovableHandle {
     const id = this.#nextHookId++;
@@ -111,7 +113,7 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
       if (replaced !== undefined) {
         if (!Array.isArray(replaced)) {
           throw new TypeError(
-            `[registerForwardPreHook] a pre-hook of ${this.className} returned ${typeof replaced}; ` +
+            `[registerForwardPreHook] a pre-hook of ${this.className} returned ${String(replaced)}; ` +
               'return an array of arguments to replace them, or undefined to keep them',
           );
         }
