@@ -25,7 +25,7 @@ const torchvision = JSON.parse(readFileSync(join(FIXTURES_DIR, 'models', 'names.
 
 /** The last node under a truncated name, as createFeatureExtractor picks it. */
 const lastUnder = (entry: CatalogueEntry, prefix: string) =>
-  entry.nodes.findLast((n) => n.name.startsWith(`${prefix}.`))!;
+  entry.nodes.filter((n) => n.name.startsWith(`${prefix}.`)).at(-1)!;
 
 // One model per kind of graph: plain, train/eval graphs that differ (auxiliary heads), nodes
 // that are sizes and tuples rather than tensors, and the 299×299 input.
