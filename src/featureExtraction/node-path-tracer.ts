@@ -10,6 +10,9 @@
  *
  * torchvision finds the counter by scanning all earlier names (quadratic); a map from each base
  * name to its last counter gives the same names in linear time.
+ *
+ * Beyond torchvision, each call of a module traced through is recorded on the nodes it made
+ * (`meta.moduleStack`, see src/fx/module-call.ts), so that the extractor can run its hooks.
  */
 import { type Module } from '../nn/module.js';
 import type { ModuleCall } from '../fx/module-call.js';
