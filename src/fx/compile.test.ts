@@ -9,7 +9,8 @@ import { F } from '../ops/index.js';
 import { NativeSession } from '../runtime/native-session.js';
 import { randn } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import { compile } from './compile.js';
+import { CompiledModule, compile } from './compile.js';
+import type { GraphModule } from './graph-module.js';
 import { exportOnnx } from './onnx-export.js';
 import { symbolicTrace } from './symbolic-trace.js';
 
@@ -199,5 +200,9 @@ test('compile checks its options and says what is wrong', () => {
   assert.throws(() => compile({} as Module), {
     name: 'TypeError',
     message: /compile: module must be a featurefx Module/,
+  });
+  assert.throws(() => new CompiledModule(model as unknown as GraphModule), {
+    name: 'TypeError',
+    message: /CompiledModule takes a GraphModule; use compile\(module\)/,
   });
 });

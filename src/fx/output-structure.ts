@@ -15,9 +15,9 @@ import { type Argument, Node, isPlainObject } from './node.js';
  * `sizes` holds the outputs that eager code gives as JS numbers (a traced `x.shape[0]`), which
  * ONNX returns as 0-D int64 tensors.
  */
-export type OutputStructure = (
-  { kind: 'tensor' } | { kind: 'list'; length: number } | { kind: 'dict'; keys: string[] }
-) & { sizes: ReadonlySet<number> };
+export type OutputStructure = ({ kind: 'tensor' } | { kind: 'list' } | { kind: 'dict'; keys: string[] }) & {
+  sizes: ReadonlySet<number>;
+};
 
 /** Whether the graph computes `returned` as a size (a JS number in eager code, a traced `x.shape[0]`). */
 function isSize(returned: Argument): boolean {
@@ -64,7 +64,7 @@ export function namedOutputs(
   const structure: OutputStructure = single
     ? { kind: 'tensor', sizes }
     : Array.isArray(result)
-      ? { kind: 'list', length: entries.length, sizes }
+      ? { kind: 'list', sizes }
       : { kind: 'dict', keys: entries.map(([key]) => key), sizes };
   return { structure, outputs };
 }
