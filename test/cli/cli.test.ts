@@ -4,40 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 import { loadNpy } from '../../src/io/npy.js';
 import { saveSafetensors } from '../../src/io/safetensors.js';
 import { loadImage } from '../../src/cli/images.js';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { getModel, getModelEntry } from '../../src/models/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-
-const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
-
-function run(args: string[], cwd: string): { status: number | null; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8' });
-  return { status: r.status, stderr: r.stderr, stdout: r.stdout };
-}
-
-async function imageFolder(count: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'featurefx-cli-'));
-  mkdirSync(join(dir, 'images'));
-  for (let i = 0; i < count; i++) {
-    const background = { r: 20 * i, g: 100, b: 200 - 10 * i };
-    await sharp({ create: { width: 40 + i, height: 32, channels: 3, background } })
-      .png()
-      .toFile(join(dir, 'images', `img-${String(i).padStart(2, '0')}.png`));
-  }
-  return dir;
-}
-
-const manifest = (dir: string): { rows: string[]; skipped: { path: string }[]; complete: boolean; parts: unknown[] } =>
-  JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as never;
+import { MAIN, imageFolder, readManifest as manifest, run } from './cli-helpers.js';
 
 test('extract writes one array per key and a manifest; a non-image is skipped and listed', async () => {
   const dir = await imageFolder(3);
