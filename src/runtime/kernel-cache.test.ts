@@ -58,12 +58,15 @@ test(
           ? [items]
           : items.flatMap((v, i) => perms(items.filter((_, j) => j !== i)).map((p) => [v, ...p]));
       for (const p of perms([0, 1, 2, 3, 4])) x.permute(p);
-      assert.equal(threads(), before, 'kernels without a pool start no thread');
+      // A little slack for threads Node itself may start (its libuv pool has 4); the old cache
+      // started 2 per kernel here, 240.
+      const SLACK = 4;
+      assert.ok(threads() - before <= SLACK, `${threads() - before} new threads for 120 kernels without a pool`);
       // 60 depthwise convolutions: 60 distinct pooled kernels (groups is an attribute).
       for (let g = 1; g <= 60; g++) F.conv2d(randn([1, g, 4, 4]), randn([g, 1, 1, 1]), null, { groups: g });
       assert.ok(kernelCacheSize() >= 120 + MAX_THREADED_KERNELS);
       assert.ok(
-        threads() - before <= MAX_THREADED_KERNELS * 2,
+        threads() - before <= MAX_THREADED_KERNELS * 2 + SLACK,
         `${threads() - before} new threads for 60 pooled kernels; at most ${MAX_THREADED_KERNELS * 2} expected`,
       );
     } finally {
