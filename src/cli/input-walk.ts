@@ -75,7 +75,8 @@ export function walkInputs(inputs: readonly string[]): InputWalk {
     } catch (e) {
       return skip(path, problem(e));
     }
-    for (const entry of entries) {
+    // In name order, so that which of two links to one folder is walked does not depend on the file system.
+    for (const entry of entries.sort((x, y) => inputOrder(x.name, y.name))) {
       // Folders and links are followed whatever their names (a link may lead to a folder);
       // other files count only with an image extension.
       if (entry.isDirectory() || entry.isSymbolicLink() || IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase()))
