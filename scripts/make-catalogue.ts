@@ -1,6 +1,6 @@
 /**
  * Writes dist/catalogue.json, the node catalogue of every zoo model (see src/cli/catalogue.ts).
- * Run by `npm run build` after tsc. Prints the time taken and the file's size.
+ * Run by `npm run build` after tsc. Reports the time taken and the file's size.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,4 +20,7 @@ const path = fileURLToPath(new URL('../dist/catalogue.json', import.meta.url));
 const text = JSON.stringify(catalogue);
 writeFileSync(path, text);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
-console.log(`catalogue: ${listModels().length} models, ${(text.length / 1e6).toFixed(1)} MB, ${seconds} s -> ${path}`);
+// On stderr: `npm pack --json` runs the build and prints its JSON on stdout.
+console.error(
+  `catalogue: ${listModels().length} models, ${(text.length / 1e6).toFixed(1)} MB, ${seconds} s -> ${path}`,
+);
