@@ -5,7 +5,7 @@ import { type TraceOptions, Tracer, type TracerOptions } from './tracer.js';
 /**
  * Traces `root` and returns a `GraphModule` computing the same thing, like `torch.fx.symbolic_trace`.
  * @example
- * const gm = symbolicTrace(model);
+ * const gm = symbolicTrace(resnet18());
  * console.log(gm.code);
  */
 export function symbolicTrace(root: Module, options: TracerOptions & TraceOptions = {}): GraphModule {

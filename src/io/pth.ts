@@ -283,7 +283,7 @@ export function readPth(file: ByteSource): Map<string, Tensor> {
  * Reads a state dict saved by `torch.save(model.state_dict(), path)`. A path is read in pieces,
  * as needed, so checkpoints over 2 GiB load too.
  * @example
- * model.loadStateDict(loadPth('resnet18-f37072fd.pth'));
+ * resnet18().loadStateDict(loadPth('resnet18-f37072fd.pth'));
  */
 export function loadPth(source: string | Uint8Array): Map<string, Tensor> {
   return withByteSource(source, readPth);

@@ -301,7 +301,7 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
    *
    * @example
    * class Scaled extends Module<[Tensor], Tensor> {
-   *   conv = new Conv2d(3, 8, 3);
+   *   conv = new nn.Conv2d(3, 8, 3);
    *   factors = [1, 2]; // data: copied
    *   act = F.relu; // code: shared
    *   forward(x: Tensor): Tensor {

@@ -1,8 +1,8 @@
 /**
  * Files the docs' examples read that a clone does not hold, made in a test's temporary folder:
- * torchvision's resnet50 checkpoint (stood in for by a torch.save-format file of the same keys and
- * shapes, with featurefx's own random initialisation), a `photos/` folder of small images, and the
- * bundled sample image at the path a clone has it.
+ * torchvision's checkpoints (`resnet50-11ad3fa6.pth`: stood in for by a torch.save-format file of
+ * the same keys and shapes, with featurefx's own random initialisation), a `photos/` folder of
+ * small images, and the bundled sample image at the path a clone has it.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,13 +13,12 @@ import { torchSave } from './torch-save.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-let checkpoint: Buffer | undefined;
+/** torchvision names a checkpoint `<model>-<first 8 hex digits of its SHA-256>.pth`. */
+const CHECKPOINT = /\b([a-z0-9_]+)-[0-9a-f]{8}\.pth\b/g;
+
+const checkpoints = new Map<string, Buffer>();
 
 const MAKERS: Record<string, (path: string) => Promise<void>> = {
-  'resnet50-11ad3fa6.pth': async (path) => {
-    checkpoint ??= torchSave(getModel('resnet50').stateDict());
-    writeFileSync(path, checkpoint);
-  },
   'photos/': async (path) => {
     mkdirSync(path);
     for (let i = 0; i < 3; i++) {
@@ -40,5 +39,10 @@ export async function makeDocInputs(text: string, dir: string): Promise<void> {
   for (const [name, make] of Object.entries(MAKERS)) {
     const path = join(dir, name);
     if (text.includes(name) && !existsSync(path)) await make(path);
+  }
+  for (const [file, model] of text.matchAll(CHECKPOINT)) {
+    if (existsSync(join(dir, file)) || model === undefined) continue;
+    if (!checkpoints.has(model)) checkpoints.set(model, torchSave(getModel(model).stateDict()));
+    writeFileSync(join(dir, file), checkpoints.get(model)!);
   }
 }

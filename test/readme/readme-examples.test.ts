@@ -1,9 +1,9 @@
 /**
- * Every TypeScript example in README.md and docs/*.md runs, read from the Markdown at test time:
- * each block is written to a file in a temporary project where `featurefx` is this repository
- * (built into dist/ by `npm test`), run with tsx, and type-checked with the project's strict
- * settings. A JavaScript block runs too when it imports featurefx; a block that cannot run here
- * (browser code) says so in its fence, as ```js no-run.
+ * Every TypeScript example in README.md and docs/*.md, and every TSDoc `@example` in src/, runs,
+ * read from its file at test time: each is written to a file in a temporary project where
+ * `featurefx` is this repository (built into dist/ by `npm test`), run with tsx, and type-checked
+ * with the project's strict settings. A JavaScript block runs too when it imports featurefx; a
+ * block that cannot run here (browser code) says so in its fence, as ```js no-run.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { type CodeBlock, codeBlocks } from './code-blocks.js';
 import { REPO, makeDocInputs } from './doc-inputs.js';
+import { tsdocExamples } from './tsdoc-examples.js';
 
 const DOCS = ['README.md', ...readdirSync(join(REPO, 'docs')).flatMap((f) => (f.endsWith('.md') ? [`docs/${f}`] : []))];
 const blocks = DOCS.flatMap((doc) => codeBlocks(join(REPO, doc)).map((b) => ({ ...b, file: doc })));
@@ -21,7 +22,15 @@ const isExample = (b: CodeBlock): boolean =>
   isCode(b) &&
   !b.flags.includes('no-run') &&
   (b.lang.startsWith('t') || /\bfrom\s+['"]featurefx['"]/.test(b.code));
-const examples = blocks.filter(isExample);
+const exportNames = Object.keys(await import('../../src/index.js'));
+const sources = readdirSync(join(REPO, 'src'), { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+  .sort()
+  .map((f) => `src/${f}`);
+const examples = [
+  ...blocks.filter(isExample),
+  ...sources.flatMap((f) => tsdocExamples(f, join(REPO, f), exportNames)),
+];
 
 /** The folder an example runs in, and its file: `README.md` line 27 -> `README.md-L27/example.ts`. */
 const folderOf = (b: CodeBlock): string => `${b.file.replaceAll('/', '_')}-L${b.line}`;
@@ -54,7 +63,7 @@ before(() => {
 });
 
 test('the docs have TypeScript examples, and every code block either runs or is marked no-run', () => {
-  assert.ok(examples.length >= 4, `found ${examples.length} examples in ${DOCS.join(', ')}`);
+  assert.ok(blocks.filter(isExample).length >= 4, `found ${blocks.filter(isExample).length} examples in ${DOCS.join(', ')}`);
   const unmarked = blocks.filter((b) => isCode(b) && !isExample(b) && !b.flags.includes('no-run'));
   assert.deepEqual(
     unmarked.map((b) => `${b.file}:${b.line}`),

@@ -12,7 +12,7 @@ export interface Conv2dLayerOptions extends Conv2dOptions {
 /**
  * 2-D convolution layer, as `nn.Conv2d(in, out, kernel, stride, padding, dilation, groups, bias)`.
  * @example
- * const conv = new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false });
+ * const conv = new nn.Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false });
  */
 export class Conv2d extends Module<[Tensor], Tensor> {
   weight: Tensor;
