@@ -41,10 +41,9 @@ function featurefxCommands(code: string, fenceLine: number): Command[] {
   return commands;
 }
 
-function run(args: string[], cwd: string, where: string): string {
+function run(args: string[], cwd: string, where: string): void {
   const r = spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8' });
   assert.equal(r.status, 0, `${where}: featurefx ${args.join(' ')} exited with ${r.status}:\n${r.stderr}`);
-  return r.stderr;
 }
 
 const option = (args: string[], name: string): string | undefined => {
