@@ -7,19 +7,38 @@
  * threads). ORT can share global pools instead, but only in an environment created with
  * `CreateEnvWithGlobalThreadPools`, and onnxruntime-node 1.30 creates its one environment
  * without them (asking a session for `session.use_per_session_threads = 0` then fails to load).
- * So the pools are bounded instead: kernels whose ops parallelise well (convolutions, matrix
- * products) get a pool and live in a small LRU map of their own, and every other kernel runs on
- * the calling thread with no pool at all. Threads stay under MAX_THREADED_KERNELS × (n - 1).
+ * So the pools are bounded instead: kernels whose ops parallelise well and run on large tensors
+ * (THREADED_OPS) get a pool and live in a small LRU map of their own, and every other kernel runs
+ * on the calling thread with no pool at all. Threads stay under MAX_THREADED_KERNELS × (n - 1).
  */
 import { NativeSession } from './native-session.js';
 import { type OnnxGraph, encodeModel } from './onnx-model.js';
 import { getNumThreads, onThreadsChange } from './threads.js';
 
-/** ONNX ops whose CPU kernels split their work across threads and are worth a pool. */
-const THREADED_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+/**
+ * ONNX ops whose CPU kernels split their work across threads and carry most of a CNN's time:
+ * the compute-bound ones, and the memory-bound ones that run on every activation (on 2 cores a
+ * second thread took Add, MaxPool and BatchNormalization on 8×256×56×56 from 17, 6.4 and 15 ms
+ * to 8.7, 4.2 and 9.9). Ops outside the list (shape ops, reductions, softmax, ...) run unpooled.
+ */
+const THREADED_OPS = new Set([
+  'Conv',
+  'ConvTranspose',
+  'Gemm',
+  'MatMul',
+  'BatchNormalization',
+  'Relu',
+  'Clip',
+  'Sigmoid',
+  'Add',
+  'Mul',
+  'MaxPool',
+  'AveragePool',
+  'GlobalAveragePool',
+]);
 const MAX_KERNELS = 2048;
-/** resnet50 uses 6 threaded kernels, the zoo model with most (docs/PERFORMANCE.md) uses 28. */
-export const MAX_THREADED_KERNELS = 32;
+/** Enough for any one zoo model's pooled kernels (docs/PERFORMANCE.md), so a forward never rebuilds one. */
+export const MAX_THREADED_KERNELS = 64;
 
 /** Sessions by key, least recently used first; the oldest is disposed when over capacity. */
 class SessionLru {
