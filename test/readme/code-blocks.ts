@@ -28,7 +28,8 @@ export function codeBlocks(file: string): CodeBlock[] {
     const body: string[] = [];
     let j = i + 1;
     // A closing fence is the same character, at least as long, and nothing after it.
-    while (j < lines.length && !new RegExp(`^${fence[0]}{${fence.length},}\\s*$`).test(lines[j]!)) body.push(lines[j++]!);
+    while (j < lines.length && !new RegExp(`^${fence[0]}{${fence.length},}\\s*$`).test(lines[j]!))
+      body.push(lines[j++]!);
     blocks.push({ file, line: i + 1, lang: lang.toLowerCase(), flags, code: body.join('\n') + '\n' });
     i = j;
   }

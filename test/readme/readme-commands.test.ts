@@ -32,7 +32,10 @@ function featurefxCommands(code: string, fenceLine: number): Command[] {
     const line = fenceLine + 1 + i;
     let text = lines[i]!;
     while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + lines[++i]!;
-    const words = text.replace(/\s#.*$/, '').trim().split(/\s+/);
+    const words = text
+      .replace(/\s#.*$/, '')
+      .trim()
+      .split(/\s+/);
     if (words[0] !== 'npx' || words[1] !== 'featurefx') continue;
     // The arguments are passed as they are: a line needing a shell's quoting or globbing would need one here.
     assert.doesNotMatch(text.replace(/\s#.*$/, ''), /['"$*?|&;<>`]/, `README.md:${line} needs a shell: ${text}`);

@@ -90,7 +90,8 @@ export function torchSave(stateDict: Map<string, Tensor>): Buffer {
   const storages: [string, Uint8Array][] = [];
   for (const [key, t] of stateDict) {
     const storage = STORAGE[t.dtype];
-    if (storage === undefined) throw new TypeError(`torchSave: '${key}' is ${t.dtype}; only float32 and int64 are written`);
+    if (storage === undefined)
+      throw new TypeError(`torchSave: '${key}' is ${t.dtype}; only float32 and int64 are written`);
     const id = String(storages.length);
     const data = t.data as Float32Array | BigInt64Array;
     storages.push([`archive/data/${id}`, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)]);
