@@ -7,6 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { WeightsError } from '../errors.js';
 import { type DType, allocate, bytesPerElement } from '../tensor/dtype.js';
+import { numel } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { type ByteSource, readRange, withByteSource } from './byte-source.js';
 import { bfloat16ToFloat32, float16ToFloat32 } from './float16.js';
@@ -145,28 +146,48 @@ export function loadSafetensors(source: string | Uint8Array): Map<string, Tensor
   return withByteSource(source, readSafetensors);
 }
 
-/** Encodes tensors as `.safetensors` bytes, and writes them to `path` when given. */
-export function saveSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, path?: string): Uint8Array {
-  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+/** An array a `.safetensors` header describes: its name, dtype and shape (data follows in this order). */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: DType;
+  shape: readonly number[];
+}
+
+/**
+ * The `.safetensors` header (length and JSON) for arrays stored back to back in the given order.
+ * Writers that stream data (the command's final arrays) write this header and append the data.
+ */
+export function safetensorsHeader(entries: readonly SafetensorsEntry[], what = 'saveSafetensors'): Uint8Array {
   const header: Record<string, HeaderEntry> = {};
   let offset = 0;
-  for (const [name, t] of entries) {
-    const dtype = FROM_DTYPE[t.dtype];
-    if (dtype === undefined) throw new TypeError(`[saveSafetensors] dtype ${t.dtype} of '${name}' is not supported`);
+  for (const { name, dtype, shape } of entries) {
+    const stored = Object.hasOwn(FROM_DTYPE, dtype) ? FROM_DTYPE[dtype] : undefined;
+    if (stored === undefined) throw new TypeError(`[${what}] dtype ${dtype} of '${name}' is not supported`);
+    const bytes = numel(shape) * bytesPerElement(dtype);
+    // defineProperty, so that a key such as "__proto__" is an ordinary entry.
     Object.defineProperty(header, name, {
-      value: { dtype, shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] },
+      value: { dtype: stored, shape: [...shape], data_offsets: [offset, offset + bytes] },
       enumerable: true,
     });
-    offset += t.data.byteLength;
+    offset += bytes;
   }
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
+  const text = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + text.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+  out.set(text, 8);
+  return out;
+}
+
+/** Encodes tensors as `.safetensors` bytes, and writes them to `path` when given. */
+export function saveSafetensors(tensors: Map<string, Tensor> | Record<string, Tensor>, path?: string): Uint8Array {
+  const entries = tensors instanceof Map ? [...tensors] : Object.entries(tensors);
+  const header = safetensorsHeader(entries.map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })));
+  const out = new Uint8Array(header.length + entries.reduce((n, [, t]) => n + t.data.byteLength, 0));
+  out.set(header);
+  let at = header.length;
   for (const [, t] of entries) {
     out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
     at += t.data.byteLength;
