@@ -44,9 +44,11 @@ function featurefxCommands(code: string, fenceLine: number): Command[] {
   return commands;
 }
 
-function run(args: string[], cwd: string, where: string): void {
+/** Runs the command and returns what it printed on stderr (its notices and progress). */
+function run(args: string[], cwd: string, where: string): string {
   const r = spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8' });
   assert.equal(r.status, 0, `${where}: featurefx ${args.join(' ')} exited with ${r.status}:\n${r.stderr}`);
+  return r.stderr;
 }
 
 const option = (args: string[], name: string): string | undefined => {
@@ -96,7 +98,9 @@ for (const c of commands) {
       assert.deepEqual(listed, folders.slice(0, listed.length), `${where}: the folders before '...'`);
       args = ['merge', ...folders, ...args.slice(args.indexOf('...') + 1)];
     }
-    run(args, cwd, where);
+    const notices = run(args, cwd, where);
+    // The checkpoint a line names is the one it runs with.
+    if (args.includes('--weights')) assert.doesNotMatch(notices, /random weights/, where);
     const out = option(args, '--out') ?? (args[0] === 'extract' ? 'features' : undefined);
     if (out !== undefined) assert.ok(existsSync(join(cwd, out)), `${where}: ${out} was not written`);
     // A whole run, or the merge of all shards, lists every image it was given (merge: its shards' inputs).
