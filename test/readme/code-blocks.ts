@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 
 export interface CodeBlock {
-  /** The Markdown file the block is in, as given. */
+  /** The file the block is in, as the caller names it. */
   file: string;
-  /** 1-based line of the opening fence. */
+  /** 1-based line of the opening fence (of a TSDoc `@example` tag): the code's line n is the file's line + n. */
   line: number;
   /** The fence's language (`ts`, `sh`, ...), lower-cased; '' when none is given. */
   lang: string;
