@@ -1,6 +1,7 @@
 /**
- * Thread settings for ONNX Runtime. One intra-op pool size applies to every session created
- * afterwards; the default uses every core, as PyTorch's does.
+ * Thread settings for ONNX Runtime. One intra-op pool size applies to every session with a pool
+ * created afterwards (compiled models, and the eager kernels of ops that parallelise; see
+ * kernel-cache.ts); the default uses every core, as PyTorch's does.
  */
 import { availableParallelism } from 'node:os';
 
