@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -86,9 +86,11 @@ test('the README shows featurefx command lines', () => {
 });
 
 for (const c of commands) {
-  test(`README.md:${c.line} runs: ${c.text.slice(0, 70)}`, async () => {
+  test(`README.md:${c.line} runs: ${c.text.slice(0, 70)}`, async (t) => {
     const where = `README.md:${c.line}`;
     const cwd = mkdtempSync(join(tmpdir(), 'featurefx-readme-cli-'));
+    // A stand-in checkpoint is 100 MB.
+    t.after(() => rmSync(cwd, { recursive: true, force: true }));
     await makeDocInputs(c.text, cwd);
     let args = c.args;
     const shardCommand = featurefxCommands(c.block.code, c.block.line).find((s) => s.args.includes('--shard'));

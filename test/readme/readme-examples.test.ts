@@ -8,10 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { type CodeBlock, codeBlocks } from './code-blocks.js';
 import { REPO, makeDocInputs } from './doc-inputs.js';
 import { tsdocExamples } from './tsdoc-examples.js';
@@ -61,6 +61,9 @@ before(() => {
   const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc');
   typecheck = spawnSync(process.execPath, [tsc, '-p', project, '--pretty', 'false'], { encoding: 'utf8' });
 });
+
+// The stand-in checkpoints are 100 MB each.
+after(() => rmSync(project, { recursive: true, force: true }));
 
 test('the docs have TypeScript examples, and every code block either runs or is marked no-run', () => {
   assert.ok(
