@@ -3,9 +3,8 @@
  * merge, or a rerun on a finished folder is checked against this record in its manifest.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { WeightsError } from '../errors.js';
+import { withByteSource } from '../io/byte-source.js';
 import type { Preset } from './images.js';
 import { type Shard, formatShard } from './shard.js';
 
@@ -22,22 +21,21 @@ export interface JobDefinition {
   format: 'npy' | 'safetensors';
 }
 
-/** The SHA-256 of a file, read in 1 MiB pieces (checkpoints can be larger than one buffer may be). */
+/**
+ * The SHA-256 of a weights file, read in 1 MiB pieces through the loaders' byte source (checkpoints
+ * can be larger than one buffer may be, and a FIFO or folder given as the path is refused, not waited on).
+ */
 export function fileSha256(path: string): string {
-  const hash = createHash('sha256');
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (cause) {
-    throw new WeightsError(`cannot read weights file '${path}': ${(cause as Error).message}`, { cause });
-  }
-  try {
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0;) hash.update(buffer.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
+  return withByteSource(path, (bytes) => {
+    const hash = createHash('sha256');
+    const piece = new Uint8Array(1 << 20);
+    for (let at = 0; at < bytes.size; at += piece.length) {
+      const n = Math.min(piece.length, bytes.size - at);
+      bytes.readInto(piece.subarray(0, n), at);
+      hash.update(piece.subarray(0, n));
+    }
+    return hash.digest('hex');
+  });
 }
 
 export function weightsRecord(path: string | undefined): JobDefinition['weights'] {

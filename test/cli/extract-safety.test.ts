@@ -289,7 +289,7 @@ test('the input walk skips and records links to nothing, link loops, FIFOs and u
   assert.ok(!existsSync(join(dir, 'none')));
 });
 
-test('a damaged manifest is named with its fix; --leaf toString, --shard 1/2/3 and --shard /2 are refused', async () => {
+test('a damaged manifest is named with its fix; a FIFO as weights, --leaf toString, --shard 1/2/3 and --shard /2 are refused', async () => {
   const dir = await imageFolder(1);
   mkdirSync(join(dir, 'out'));
   writeFileSync(join(dir, 'out', 'manifest.json'), '{"featurefx": 2, "job": {');
@@ -316,6 +316,11 @@ test('a damaged manifest is named with its fix; --leaf toString, --shard 1/2/3 a
     );
   }
   assert.deepEqual(parseShard('1/2'), { index: 1, count: 2 });
+  // The weights digest of the job definition reads the file as the loaders do: a FIFO is refused, not waited on.
+  execFileSync('mkfifo', [join(dir, 'weights.pth')]);
+  const fifo = run(extract('fifo', '--weights', 'weights.pth'), dir);
+  assert.equal(fifo.status, 1);
+  assert.match(fifo.stderr, /cannot read weights file 'weights\.pth': it is not a regular file/);
   rmSync(join(dir, 'out'), { recursive: true });
   assert.ok(!existsSync(join(dir, 'sharded')));
 });
