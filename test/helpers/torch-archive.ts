@@ -3,9 +3,12 @@
  * by storage, offset, size and stride (any values, hostile ones included), stored in a zip that
  * switches to zip64 records when an offset or size needs it. An entry may be a hole: its bytes
  * are never written, so an archive of several GiB takes almost no disk (a sparse file).
- * The CRC fields are left 0: featurefx's reader does not check them.
+ * Written entries carry their CRC, so that PyTorch itself can load a small archive; holes have none.
  */
 import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { contiguousStrides } from '../../src/tensor/shape.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 
 export interface TensorSpec {
   storage: string;
@@ -14,6 +17,8 @@ export interface TensorSpec {
   offset: number | bigint;
   size: (number | bigint)[];
   stride: (number | bigint)[];
+  /** The storage's element count in the persistent id (torch reads that many); 0 when not given. */
+  storageNumel?: number;
 }
 
 /** A zip entry: its bytes, or a hole of `size` zero bytes that is never written. */
@@ -72,7 +77,7 @@ export function statePickle(tensors: [string, TensorSpec][]): Uint8Array {
       .global('torch', t.type ?? 'FloatStorage')
       .text(t.storage)
       .text('cpu')
-      .int(0);
+      .int(t.storageNumel ?? 0);
     p.op(0x74, 0x51); // TUPLE, BINPERSID
     p.int(t.offset).tuple(t.size).tuple(t.stride).op(0x89); // requires_grad=False
     p.global('collections', 'OrderedDict').op(0x29, 0x52); // OrderedDict() for the backward hooks
@@ -99,13 +104,15 @@ function layOut(entries: ArchiveEntry[]): { pieces: [number, Uint8Array][]; size
     const big = size >= SATURATED || at >= SATURATED;
     const zip64Local = size >= SATURATED ? [...le(1, 2), ...le(16, 2), ...le(size, 8), ...le(size, 8)] : [];
     const size32 = size >= SATURATED ? SATURATED : size;
+    // A hole's CRC stays 0 (featurefx's reader does not check CRCs; torch's does, so written data has them).
+    const crc = 'data' in entry ? crc32(entry.data) : 0;
     const local = [
       ...le(0x04034b50, 4),
       ...le(45, 2),
       ...le(0, 2),
       ...le(0, 2),
       ...le(0, 4),
-      ...le(0, 4),
+      ...le(crc, 4),
       ...le(size32, 4),
       ...le(size32, 4),
       ...le(name.length, 2),
@@ -130,7 +137,7 @@ function layOut(entries: ArchiveEntry[]): { pieces: [number, Uint8Array][]; size
       ...le(0, 2),
       ...le(0, 2),
       ...le(0, 4),
-      ...le(0, 4),
+      ...le(crc, 4),
       ...le(size32, 4),
       ...le(size32, 4),
       ...le(name.length, 2),
@@ -205,5 +212,35 @@ export function torchSave(tensors: [string, TensorSpec][], storages: Record<stri
   return torchZip([
     { name: 'archive/data.pkl', data: statePickle(tensors) },
     ...Object.entries(storages).map(([key, data]) => ({ name: `archive/data/${key}`, data })),
+  ]);
+}
+
+const STORAGE_CLASS = new Map<Tensor['dtype'], string>([
+  ['float32', 'FloatStorage'],
+  ['int64', 'LongStorage'],
+]);
+
+/**
+ * The bytes `torch.save(model.state_dict())` writes for these tensors: contiguous, one storage
+ * each. The docs' examples read torchvision checkpoints this stands in for.
+ */
+export function torchSaveStateDict(stateDict: Map<string, Tensor>): Uint8Array {
+  const specs: [string, TensorSpec][] = [];
+  const storages: Record<string, Uint8Array> = {};
+  for (const [key, t] of stateDict) {
+    const type = STORAGE_CLASS.get(t.dtype);
+    if (type === undefined)
+      throw new TypeError(`torchSaveStateDict: '${key}' is ${t.dtype}; only float32 and int64 are written`);
+    const storage = String(specs.length);
+    storages[storage] = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    specs.push([
+      key,
+      { storage, type, offset: 0, size: [...t.shape], stride: contiguousStrides(t.shape), storageNumel: t.data.length },
+    ]);
+  }
+  return torchZip([
+    { name: 'archive/data.pkl', data: statePickle(specs) },
+    ...Object.entries(storages).map(([id, data]) => ({ name: `archive/data/${id}`, data })),
+    { name: 'archive/version', data: new TextEncoder().encode('3\n') },
   ]);
 }

@@ -9,14 +9,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { getModel } from '../../src/models/index.js';
-import { torchSave } from './torch-save.js';
+import { torchSaveStateDict } from '../helpers/torch-archive.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** torchvision names a checkpoint `<model>-<first 8 hex digits of its SHA-256>.pth`. */
 const CHECKPOINT = /\b([a-z0-9_]+)-[0-9a-f]{8}\.pth\b/g;
 
-const checkpoints = new Map<string, Buffer>();
+const checkpoints = new Map<string, Uint8Array>();
 
 const MAKERS: Record<string, (path: string) => Promise<void>> = {
   'photos/': async (path) => {
@@ -42,7 +42,7 @@ export async function makeDocInputs(text: string, dir: string): Promise<void> {
   }
   for (const [file, model] of text.matchAll(CHECKPOINT)) {
     if (existsSync(join(dir, file)) || model === undefined) continue;
-    if (!checkpoints.has(model)) checkpoints.set(model, torchSave(getModel(model).stateDict()));
+    if (!checkpoints.has(model)) checkpoints.set(model, torchSaveStateDict(getModel(model).stateDict()));
     writeFileSync(join(dir, file), checkpoints.get(model)!);
   }
 }
