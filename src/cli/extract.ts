@@ -69,12 +69,27 @@ async function run(store: OutputStore, modelName: string, mine: string[], option
     process.stderr.write(`featurefx: ${options.out} is already complete (${store.manifest.rows.length} images)\n`);
     return;
   }
-  const { model, preset } = loadModel(modelName, options.weights);
-  const compiled = compile(buildExtractor(model, options.nodes));
   const done = store.done();
   const todo = mine.filter((p) => !done.has(p));
   if (todo.length < mine.length)
     process.stderr.write(`featurefx: resuming, ${mine.length - todo.length} of ${mine.length} images already done\n`);
+  // A shard may hold no images (more shards than images): it still gets its manifest, for merge.
+  if (todo.length > 0) await extractImages(store, modelName, todo, options);
+  const written = new Intl.ListFormat('en').format([...store.finish(), 'manifest.json']);
+  process.stderr.write(
+    `featurefx: ${store.manifest.rows.length} images, ${store.manifest.skipped.length} skipped; wrote ${written} in ${options.out}\n`,
+  );
+}
+
+/** Decodes, batches and runs `todo` through the compiled extractor, adding each batch to the store. */
+async function extractImages(
+  store: OutputStore,
+  modelName: string,
+  todo: string[],
+  options: ExtractOptions,
+): Promise<void> {
+  const { model, preset } = loadModel(modelName, options.weights);
+  const compiled = compile(buildExtractor(model, options.nodes));
   const progress = new Progress(todo.length);
   // A batch's images decode concurrently (sharp works on libuv's threads), and the next batch
   // decodes while the current one runs through the model.
@@ -114,8 +129,4 @@ async function run(store: OutputStore, modelName: string, mine: string[], option
     progress.advance(batches[b]!.length);
   }
   progress.stop();
-  const written = store.finish();
-  process.stderr.write(
-    `featurefx: ${store.manifest.rows.length} images, ${store.manifest.skipped.length} skipped; wrote ${written.join(', ')} and manifest.json in ${options.out}\n`,
-  );
 }

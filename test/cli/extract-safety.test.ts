@@ -207,6 +207,14 @@ test('merge takes shards 0..N-1 of one job once each, and its files equal the un
   assert.equal(split.status, 1);
   assert.match(split.stderr, /third is shard 2\/3 but npy-s0 is shard 0\/2: merge the shards of one split/);
   assert.ok(!existsSync(join(dir, 'bad')));
+
+  // More shards than images: shard 5/6 of five images holds none, and says so without building the model.
+  const empty = run(['extract', MODEL, '--nodes', 'features.1', '--shard', '5/6', '--out', 'empty', 'images'], dir);
+  assert.equal(empty.status, 0, empty.stderr);
+  assert.match(empty.stderr, /0 images, 0 skipped; wrote manifest\.json in empty\n/);
+  assert.doesNotMatch(empty.stderr, /random weights/);
+  assert.deepEqual(readdirSync(join(dir, 'empty')), ['manifest.json']);
+  assert.equal(readManifest(join(dir, 'empty')).complete, true);
 });
 
 test('a full disk at the final step says so and leaves the run resumable', async (t) => {
