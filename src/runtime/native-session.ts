@@ -50,7 +50,8 @@ function loadBinding(): Binding {
   if (!pkg.version.startsWith(SUPPORTED_ORT_VERSION)) {
     throw new Error(
       `featurefx needs onnxruntime-node ${SUPPORTED_ORT_VERSION}x, found ${pkg.version}. ` +
-        `Reinstall with \`npm ci\` (package-lock.json pins the version this release was tested with).`,
+        `Install that version in your project with \`npm install onnxruntime-node@~${SUPPORTED_ORT_VERSION}0\` ` +
+        `(an npm override or a second copy elsewhere can shadow featurefx's own; \`npm ls onnxruntime-node\` shows which).`,
     );
   }
   let mod: Binding;
@@ -59,12 +60,14 @@ function loadBinding(): Binding {
   } catch (cause) {
     throw new Error(
       `onnxruntime-node's native binding failed to load on ${process.platform}/${process.arch}. ` +
-        `Reinstall dependencies with \`npm ci\`; this platform may not be supported by onnxruntime-node.`,
+        `Reinstall it (\`npm install onnxruntime-node@~${SUPPORTED_ORT_VERSION}0\`); this platform may not be supported by onnxruntime-node.`,
       { cause },
     );
   }
   if (typeof mod.binding?.InferenceSession !== 'function' || typeof mod.initOrt !== 'function') {
-    throw new Error(`onnxruntime-node ${pkg.version} has an unexpected binding interface; reinstall with \`npm ci\`.`);
+    throw new Error(
+      `onnxruntime-node ${pkg.version} has an unexpected binding interface; reinstall it with \`npm install onnxruntime-node@~${SUPPORTED_ORT_VERSION}0\`.`,
+    );
   }
   // ORT logs warnings to stderr by default ("Removing initializer ... It is not used" for every
   // unused statistic of a train-mode graph): a library must not print unasked. A level the user
