@@ -81,7 +81,7 @@ test('a graph module keeps only what its graph references and recompiles after e
     output.args = [relu];
   });
   gm.recompile();
-  assert.match(gm.code, /const relu = __ops\["relu"\]\(add\);\n {2}return relu;/);
+  assert.match(gm.code, /let relu = __ops\["relu"\]\(add\);\n {2}add = undefined;\n {2}return relu;/);
   assert.deepEqual((gm.call(tensor([-5, 1])) as Tensor).toArray(), [0, 3]);
 });
 
@@ -102,16 +102,27 @@ test("the interpreter gives the graph module's result and names the failing node
   });
 });
 
-test('generated code is readable: one statement per node', () => {
+test('generated code is readable: one statement per node, each value released after the statement that reads it last', () => {
   const graph = new Graph();
   const x = graph.placeholder('x');
   const r = graph.callFunction('relu', [x]);
-  graph.output({ out: r, scale: 0.5, nan: NaN, neg: -0 });
+  const sum = graph.callFunction('add', [r, x]);
+  graph.callFunction('neg', [x]); // read by nothing: released where it is made
+  graph.output({ out: sum, relu: r, scale: 0.5, nan: NaN, neg: -0 });
   const gm = new GraphModule(new Shift(), graph);
   assert.equal(
     gm.code,
-    'function forward(x) {\n  const relu = __ops["relu"](x);\n  return { "out": relu, "scale": 0.5, "nan": NaN, "neg": -0 };\n}',
+    [
+      'function forward(x) {',
+      '  let relu = __ops["relu"](x);',
+      '  let add = __ops["add"](relu, x);',
+      '  let neg = __ops["neg"](x);',
+      '  x = neg = undefined;',
+      '  return { "out": add, "relu": relu, "scale": 0.5, "nan": NaN, "neg": -0 };',
+      '}',
+    ].join('\n'),
   );
+  assert.deepEqual(((gm.call(tensor([-1, 2])) as Record<string, Tensor>).out as Tensor).toArray(), [-1, 4]);
 });
 
 test('clone gives a graph module with a copy of its graph, its own code and its own tensors', () => {

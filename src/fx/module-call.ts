@@ -5,7 +5,7 @@
  * generated code runs the module's hooks where its inlined code starts and ends
  * (torchvision #5193).
  */
-import { type Argument, type Node, mapArgument } from './node.js';
+import { type Argument, type Node, nodesIn } from './node.js';
 
 export interface ModuleCall {
   /** Tells calls apart: a module called twice makes two, and graph copies copy the records. */
@@ -28,15 +28,6 @@ export interface HookSites {
   readonly before: Map<Node, ModuleCall[]>;
   /** Calls whose forward hooks run just after the node, innermost first. */
   readonly after: Map<Node, ModuleCall[]>;
-}
-
-function nodesIn(arg: Argument): Node[] {
-  const found: Node[] = [];
-  mapArgument(arg, (n) => {
-    found.push(n);
-    return n;
-  });
-  return found;
 }
 
 /**

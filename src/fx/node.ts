@@ -105,6 +105,16 @@ export function mapArgument(arg: Argument, fn: (n: Node) => Argument): Argument 
   return arg;
 }
 
+/** The nodes an argument refers to, in order (repeats included). */
+export function nodesIn(arg: Argument): Node[] {
+  const found: Node[] = [];
+  mapArgument(arg, (n) => {
+    found.push(n);
+    return n;
+  });
+  return found;
+}
+
 export function formatArgument(arg: Argument): string {
   if (arg instanceof Node) return `%${arg.name}`;
   if (Array.isArray(arg)) return `(${arg.map((a: Argument) => formatArgument(a)).join(', ')})`;
