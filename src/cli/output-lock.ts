@@ -3,8 +3,8 @@
  * link of a file already holding the pid, so that a reader never sees it empty). A lock whose
  * process has died is stale and taken over.
  */
-import { linkSync, mkdirSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 function isRunning(pid: number): boolean {
   if (pid === process.pid) return false; // a lock left by an earlier process that had our pid
@@ -60,13 +60,8 @@ export class OutputLock {
     throw new Error(`cannot take the lock ${path}: it keeps changing; is another featurefx starting on ${outDir}?`);
   }
 
-  /** Removes the lock, and the work folder when nothing else is left in it. */
+  /** Removes the lock (the work folder it lies in is the store's to remove). */
   release(): void {
     rmSync(this.path, { force: true });
-    try {
-      rmdirSync(dirname(this.path));
-    } catch {
-      // Not empty: parts of an unfinished run, kept for its resume.
-    }
   }
 }

@@ -66,6 +66,13 @@ function removeIfEmpty(dir: string): void {
   }
 }
 
+/** Releases the lock, then removes the work folder and (if this run made it) `dir` when they are left empty. */
+function release(lock: OutputLock, dir: string, createdDir: boolean): void {
+  lock.release();
+  removeIfEmpty(join(dir, WORK_FOLDER));
+  if (createdDir) removeIfEmpty(dir);
+}
+
 /** Refuses a folder with anything featurefx did not write for a job, before anything is written into it. */
 function checkFolder(dir: string): void {
   let entries: string[];
@@ -141,8 +148,7 @@ export class OutputStore {
       store.removeLeftovers();
       return store;
     } catch (e) {
-      lock.release();
-      if (createdDir) removeIfEmpty(dir);
+      release(lock, dir, createdDir);
       throw e;
     }
   }
@@ -150,8 +156,7 @@ export class OutputStore {
   /** Releases the lock; the work folder goes too once nothing of an unfinished run is in it. */
   close(): void {
     removeIfEmpty(join(this.work, 'parts'));
-    this.lock.release();
-    if (this.createdDir) removeIfEmpty(this.dir);
+    release(this.lock, this.dir, this.createdDir);
   }
 
   /** Paths already written or skipped, which a resumed run leaves out. */

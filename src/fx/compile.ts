@@ -6,6 +6,7 @@
  */
 import { NativeSession, type RawTensor } from '../runtime/native-session.js';
 import { encodeModel } from '../runtime/onnx-model.js';
+import { SessionLru } from '../runtime/session-lru.js';
 import { getNumThreads } from '../runtime/threads.js';
 import { type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -48,12 +49,13 @@ interface CompiledSession {
   session: NativeSession;
   /** How to rebuild the module's output from the session's outputs. */
   structure: OutputStructure;
+  dispose(): void;
 }
 
 /** A module compiled to ONNX Runtime: `call` (synchronous) and `run` (a Promise) give what the module gives. */
 export class CompiledModule {
-  /** Sessions by input signature, least recently used first (a Map keeps insertion order). */
-  private readonly sessions = new Map<string, CompiledSession>();
+  /** Sessions by input signature. */
+  private readonly sessions: SessionLru<CompiledSession>;
 
   constructor(
     readonly module: GraphModule,
@@ -63,6 +65,7 @@ export class CompiledModule {
       throw new TypeError('CompiledModule takes a GraphModule; use compile(module) for any other module');
     }
     checkCompileOptions(options);
+    this.sessions = new SessionLru(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
   }
 
   /** How many sessions are alive (at most `maxSessions`). */
@@ -74,11 +77,7 @@ export class CompiledModule {
     // Inputs that differ only in batch size share a session.
     const key = inputs.map((t) => `${t.dtype}[${t.shape.slice(1).join(',')}]`).join(';');
     const cached = this.sessions.get(key);
-    if (cached !== undefined) {
-      this.sessions.delete(key);
-      this.sessions.set(key, cached);
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     const { onnx, structure } = lowerInMode(
       this.module,
       this.options.mode ?? 'eval',
@@ -88,14 +87,8 @@ export class CompiledModule {
       intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
       graphOptimizationLevel: this.options.graphOptimizationLevel ?? 'all',
     });
-    const compiled = { session, structure };
-    this.sessions.set(key, compiled);
-    const max = this.options.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    for (const [oldKey, old] of this.sessions) {
-      if (this.sessions.size <= max) break;
-      old.session.dispose();
-      this.sessions.delete(oldKey);
-    }
+    const compiled = { session, structure, dispose: () => session.dispose() };
+    this.sessions.add(key, compiled);
     return compiled;
   }
 
@@ -128,7 +121,6 @@ export class CompiledModule {
   }
 
   dispose(): void {
-    for (const { session } of this.sessions.values()) session.dispose();
     this.sessions.clear();
   }
 }

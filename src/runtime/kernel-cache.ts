@@ -12,6 +12,7 @@
  * on the calling thread with no pool at all. Threads stay under MAX_THREADED_KERNELS × (n - 1).
  */
 import { NativeSession } from './native-session.js';
+import { SessionLru } from './session-lru.js';
 import { type OnnxGraph, encodeModel } from './onnx-model.js';
 import { getNumThreads, onThreadsChange } from './threads.js';
 
@@ -40,42 +41,8 @@ const MAX_KERNELS = 2048;
 /** Enough for any one zoo model's pooled kernels (docs/PERFORMANCE.md), so a forward never rebuilds one. */
 export const MAX_THREADED_KERNELS = 64;
 
-/** Sessions by key, least recently used first; the oldest is disposed when over capacity. */
-class SessionLru {
-  private readonly sessions = new Map<string, NativeSession>();
-
-  constructor(private readonly capacity: number) {}
-
-  get(key: string): NativeSession | undefined {
-    const hit = this.sessions.get(key);
-    if (hit !== undefined) {
-      this.sessions.delete(key);
-      this.sessions.set(key, hit);
-    }
-    return hit;
-  }
-
-  add(key: string, session: NativeSession): void {
-    this.sessions.set(key, session);
-    if (this.sessions.size > this.capacity) {
-      const oldest = this.sessions.keys().next().value as string;
-      this.sessions.get(oldest)?.dispose();
-      this.sessions.delete(oldest);
-    }
-  }
-
-  clear(): void {
-    for (const s of this.sessions.values()) s.dispose();
-    this.sessions.clear();
-  }
-
-  get size(): number {
-    return this.sessions.size;
-  }
-}
-
-const singleThreaded = new SessionLru(MAX_KERNELS);
-const threaded = new SessionLru(MAX_THREADED_KERNELS);
+const singleThreaded = new SessionLru<NativeSession>(MAX_KERNELS);
+const threaded = new SessionLru<NativeSession>(MAX_THREADED_KERNELS);
 /** Sessions built since the process started, evicted ones included. */
 let built = 0;
 
