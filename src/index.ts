@@ -15,6 +15,7 @@ export { TraceError, FeatureExtractionError, WeightsError, StateDictError } from
 export { Module, type CloneMemo, type ForwardHook, type ForwardPreHook, type RemovableHandle } from './nn/module.js';
 export { skipInit } from './nn/init.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
 export { loadPth, loadSafetensors, saveSafetensors, loadNpy, saveNpy, loadWeights } from './io/index.js';
 export * from './models/index.js';
 export {

@@ -1,0 +1,62 @@
+/** Stochastic gradient descent with momentum, as `torch.optim.SGD`. */
+import { add } from '../ops/add.js';
+import { mul } from '../ops/mul.js';
+import { neg } from '../ops/neg.js';
+import { sub } from '../ops/sub.js';
+import { type Params, Optimizer, checkOption, stateTensor } from './optimizer.js';
+
+export interface SGDOptions {
+  /** Learning rate (default 1e-3, as torch 2's). */
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  /** Nesterov momentum; needs momentum > 0 and dampening 0. */
+  nesterov: boolean;
+  /** Maximize the objective instead of minimizing it. */
+  maximize: boolean;
+}
+
+/**
+ * @example
+ * const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * opt.zeroGrad(); loss.backward(); opt.step();
+ */
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: Params<SGDOptions>, options: Partial<SGDOptions> = {}) {
+    super(params, {
+      lr: 1e-3,
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      maximize: false,
+      ...options,
+    });
+  }
+
+  protected validate(o: SGDOptions): void {
+    checkOption('SGD', o.lr >= 0, `Invalid learning rate: ${o.lr}`);
+    checkOption('SGD', o.momentum >= 0, `Invalid momentum value: ${o.momentum}`);
+    checkOption('SGD', o.weightDecay >= 0, `Invalid weight_decay value: ${o.weightDecay}`);
+    checkOption(
+      'SGD',
+      !o.nesterov || (o.momentum > 0 && o.dampening === 0),
+      'Nesterov momentum requires a momentum and zero dampening',
+    );
+  }
+
+  step(): void {
+    this.forEachParam((param, grad, state, g) => {
+      let d = g.maximize ? neg(grad) : grad;
+      if (g.weightDecay !== 0) d = add(d, mul(param, g.weightDecay));
+      if (g.momentum !== 0) {
+        const previous = stateTensor(state, 'momentumBuffer');
+        const buffer = previous === undefined ? d : add(mul(previous, g.momentum), mul(d, 1 - g.dampening));
+        state.momentumBuffer = buffer;
+        d = g.nesterov ? add(d, mul(buffer, g.momentum)) : buffer;
+      }
+      return sub(param, mul(d, g.lr));
+    });
+  }
+}
