@@ -6,9 +6,16 @@
 import { ONNX_TYPE_CODE } from '../runtime/onnx-model.js';
 import { formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
+import { add } from './add.js';
 import type { LoweringContext, Value } from './lowering.js';
 import { expectFloat, expectSameDType, expectTensor } from './helpers/checks.js';
+import { type Standardized, standardize, standardizeBackward } from './helpers/normalization-gradients.js';
+import { mul } from './mul.js';
+import { pow } from './pow.js';
 import { defineOp } from './registry.js';
+import { reshape } from './reshape.js';
+import { sub } from './sub.js';
+import { sum } from './sum.js';
 
 export interface BatchNormOptions {
   /** Normalise with the batch's statistics (true) or the running ones (false, default). */
@@ -96,6 +103,34 @@ export const batchNorm = defineOp({
     if (bias !== null && bias !== undefined) y = ctx.emit('Add', [y, perChannel(ctx, bias, rank)]);
     return y;
   },
+  // The running statistics are buffers: like PyTorch, no gradient reaches them.
+  backward: ({ grad, args: [x, runningMean, runningVar, weight, bias, options], needs }) => {
+    const training = options?.training === true;
+    const eps = options?.eps ?? 1e-5;
+    const rank = x.shape.length;
+    const axes = statAxes(rank);
+    const channelShape = [1, -1, ...Array<number>(rank - 2).fill(1)];
+    let normalized: Standardized;
+    if (training) {
+      normalized = standardize(x, axes, eps);
+    } else {
+      const invstd = reshape(pow(add(runningVar!, eps), -0.5), channelShape);
+      normalized = { xhat: mul(sub(x, reshape(runningMean!, channelShape)), invstd), invstd };
+    }
+    const hasWeight = weight !== null && weight !== undefined;
+    const gradXhat = hasWeight ? mul(grad, reshape(weight, channelShape)) : grad;
+    let gradX = null;
+    if (needs[0] === true) {
+      gradX = training ? standardizeBackward(gradXhat, normalized, axes) : mul(gradXhat, normalized.invstd);
+    }
+    return [
+      gradX,
+      null,
+      null,
+      needs[3] === true && hasWeight ? sum(mul(grad, normalized.xhat), axes) : null,
+      needs[4] === true && bias !== null && bias !== undefined ? sum(grad, axes) : null,
+    ];
+  },
 });
 
 /**
@@ -136,4 +171,7 @@ export const batchNormStats = defineOp({
       ]);
     return [blend(runningMean, batchMean), blend(runningVar, unbiased)];
   },
+  // Statistics for the next steps, not part of this step's loss (PyTorch updates them in place,
+  // outside autograd).
+  backward: () => [null, null, null, null],
 });

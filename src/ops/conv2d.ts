@@ -1,7 +1,12 @@
 import type { TensorMeta } from '../tensor/tensor.js';
-import { formatShape } from '../tensor/shape.js';
+import { type Shape, formatShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { convTranspose2d } from './conv-transpose2d.js';
+import { convWeightGrad } from './helpers/conv-weight-grad.js';
+import { cropTo } from './helpers/crop.js';
 import { expectFloat, expectInt, expectRank, expectSameDType, expectTensor, pair } from './helpers/checks.js';
 import { defineOp } from './registry.js';
+import { sum } from './sum.js';
 
 export interface Conv2dOptions {
   stride?: number | [number, number];
@@ -45,6 +50,27 @@ function resolve(kernel: readonly unknown[], options: Conv2dOptions): ResolvedCo
     pads = [ph, pw, ph, pw];
   }
   return { stride, dilation, groups, pads, same: padding === 'same' };
+}
+
+/**
+ * The gradient of the input: the transposed convolution, padded at the start as the forward was.
+ * Its output padding restores the rows and columns a stride skipped at the end; extra ones (the
+ * odd end pixel of 'same' padding, which the transposed convolution cannot leave out) are cropped.
+ */
+function convInputGrad(grad: Tensor, weight: Tensor, inputShape: Shape, conv: ResolvedConv): Tensor {
+  const { stride, dilation, groups, pads } = conv;
+  const full = [0, 1].map(
+    (i) => (grad.shape[2 + i]! - 1) * stride[i]! - 2 * pads[i]! + dilation[i]! * (weight.shape[2 + i]! - 1) + 1,
+  );
+  const outputPadding = [0, 1].map((i) => Math.max(0, inputShape[2 + i]! - full[i]!)) as [number, number];
+  const transposed = convTranspose2d(grad, weight, null, {
+    stride,
+    padding: [pads[0], pads[1]],
+    outputPadding,
+    groups,
+    dilation,
+  });
+  return cropTo(transposed, inputShape);
 }
 
 /**
@@ -99,5 +125,13 @@ export const conv2d = defineOp({
     // it lets one kernel serve every weight size.
     const padding = same ? { auto_pad: 'SAME_UPPER' } : { pads };
     return ctx.emit('Conv', inputs, { strides: stride, dilations: dilation, group: groups, ...padding });
+  },
+  backward: ({ grad, args: [input, weight, bias, options], needs }) => {
+    const conv = resolve(weight.shape.slice(2), options ?? {});
+    return [
+      needs[0] ? convInputGrad(grad, weight, input.shape, conv) : null,
+      needs[1] ? convWeightGrad(input, grad, weight.shape, conv) : null,
+      needs[2] === true && bias !== null && bias !== undefined ? sum(grad, [0, 2, 3]) : null,
+    ];
   },
 });

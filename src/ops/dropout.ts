@@ -1,5 +1,11 @@
-import type { TensorMeta } from '../tensor/tensor.js';
+import { AutogradError } from '../errors.js';
+import { allocate } from '../tensor/dtype.js';
+import { defaultGenerator } from '../tensor/generator.js';
+import { numel } from '../tensor/shape.js';
+import { Tensor, type TensorMeta } from '../tensor/tensor.js';
 import { expectFloat, expectTensor } from './helpers/checks.js';
+import { mul } from './mul.js';
+import { isTraced } from './tracing-hook.js';
 import { defineOp } from './registry.js';
 
 export interface DropoutOptions {
@@ -14,6 +20,27 @@ function probability(options: DropoutOptions): number {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1))
     throw new RangeError(`[dropout] p must be in [0, 1], got ${String(p)}`);
   return p;
+}
+
+/** Whether the call zeroes a random part of x (else it is the identity, or zeros for p = 1). */
+function drops(options: DropoutOptions, p: number): boolean {
+  return options.training !== false && p > 0 && p < 1;
+}
+
+/**
+ * Eager dropout: the mask (0, or 1/(1-p) for a kept element) is drawn from the project's
+ * generator, as torch's bernoulli_, and applied with `mul`, so that autograd records the product
+ * and its backward reuses the mask.
+ */
+function dropEagerly(x: Tensor, options: DropoutOptions = {}): Tensor | undefined {
+  if (!(x instanceof Tensor) || isTraced(x)) return undefined;
+  expectFloat('dropout', 'input', x);
+  const p = probability(options);
+  if (!drops(options, p)) return undefined;
+  const keep = 1 - p;
+  const mask = allocate(x.dtype, numel(x.shape)) as Float32Array;
+  for (let i = 0; i < mask.length; i++) mask[i] = defaultGenerator.uniform() < keep ? 1 / keep : 0;
+  return mul(x, new Tensor(x.dtype, x.shape, mask));
 }
 
 /**
@@ -38,5 +65,16 @@ export const dropout = defineOp({
     const ratio = ctx.constant(p, 'float32');
     const training = ctx.constant(1, 'bool');
     return ctx.emitMulti('Dropout', [x, ratio, training], 2)[0]!;
+  },
+  direct: dropEagerly,
+  // Eager random dropout never comes here (it is a `mul` by its mask); what does is the identity,
+  // zeros (p = 1), or a lowered Dropout node, whose mask ONNX Runtime keeps to itself.
+  backward: ({ grad, args: [, options = {}] }) => {
+    const p = probability(options);
+    if (!drops(options, p)) return [p === 1 && options.training !== false ? mul(grad, 0) : grad, null];
+    throw new AutogradError(
+      `[dropout] cannot differentiate dropout with p=${p} in a lowered graph: its random mask is not an ` +
+        'output. Differentiate it eagerly (dropout then multiplies by a mask autograd keeps), or in eval mode',
+    );
   },
 });

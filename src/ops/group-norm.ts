@@ -1,7 +1,11 @@
-import { formatShape } from '../tensor/shape.js';
+import { formatShape, numel } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectFloat, expectInt, expectSameDType, expectTensor } from './helpers/checks.js';
+import { standardize, standardizeBackward } from './helpers/normalization-gradients.js';
+import { mul } from './mul.js';
 import { defineOp } from './registry.js';
+import { reshape } from './reshape.js';
+import { sum } from './sum.js';
 
 /** Normalises each group of channels over (C/G, ...), then scales per channel, as `F.group_norm`. */
 export const groupNorm = defineOp({
@@ -48,5 +52,26 @@ export const groupNorm = defineOp({
     if (weight !== null && weight !== undefined) y = ctx.emit('Mul', [y, ctx.emit('Reshape', [weight, channelShape])]);
     if (bias !== null && bias !== undefined) y = ctx.emit('Add', [y, ctx.emit('Reshape', [bias, channelShape])]);
     return y;
+  },
+  backward: ({ grad, args: [x, numGroups, weight, bias, eps], needs }) => {
+    const rank = x.shape.length;
+    const n = x.shape[0]!;
+    const grouped = [n, numGroups, numel(x.shape) / (n * numGroups)];
+    const normalized = standardize(reshape(x, grouped), [2], eps ?? 1e-5);
+    const hasWeight = weight !== null && weight !== undefined;
+    const channelAxes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+    const channelShape = [1, -1, ...Array<number>(rank - 2).fill(1)];
+    const gradXhat = hasWeight ? mul(grad, reshape(weight, channelShape)) : grad;
+    return [
+      needs[0] === true
+        ? reshape(standardizeBackward(reshape(gradXhat, grouped), normalized, [2]), [...x.shape])
+        : null,
+      null,
+      needs[2] === true && hasWeight
+        ? sum(mul(grad, reshape(normalized.xhat, [...x.shape])), channelAxes)
+        : null,
+      needs[3] === true && bias !== null && bias !== undefined ? sum(grad, channelAxes) : null,
+      null,
+    ];
   },
 });

@@ -1,7 +1,10 @@
 import { formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectFloat, expectSameDType, expectTensor } from './helpers/checks.js';
+import { standardize, standardizeBackward } from './helpers/normalization-gradients.js';
+import { mul } from './mul.js';
 import { defineOp } from './registry.js';
+import { sum } from './sum.js';
 
 function sameShape(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -49,5 +52,21 @@ export const layerNorm = defineOp({
       });
     const inputs = bias === null || bias === undefined ? [x, scale] : [x, scale, bias];
     return ctx.emit('LayerNormalization', inputs, { axis, epsilon: { float: eps } });
+  },
+  backward: ({ grad, args: [x, normalizedShape, weight, bias, eps], needs }) => {
+    const rank = x.shape.length;
+    const leading = Array.from({ length: rank - normalizedShape.length }, (_, i) => i);
+    const axes = normalizedShape.map((_, i) => leading.length + i);
+    const normalized = standardize(x, axes, eps ?? 1e-5);
+    const hasWeight = weight !== null && weight !== undefined;
+    // The parameters' gradients sum over the leading (batch) dims, if any.
+    const overLeading = (t: typeof grad): typeof grad => (leading.length === 0 ? t : sum(t, leading));
+    return [
+      needs[0] === true ? standardizeBackward(hasWeight ? mul(grad, weight) : grad, normalized, axes) : null,
+      null,
+      needs[2] === true && hasWeight ? overLeading(mul(grad, normalized.xhat)) : null,
+      needs[3] === true && bias !== null && bias !== undefined ? overLeading(grad) : null,
+      null,
+    ];
   },
 });

@@ -1,7 +1,11 @@
-import { formatShape } from '../tensor/shape.js';
+import { formatShape, numel } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectFloat, expectRank, expectSameDType, expectTensor } from './helpers/checks.js';
+import { matmul } from './matmul.js';
+import { transpose } from './permute.js';
 import { defineOp } from './registry.js';
+import { reshape } from './reshape.js';
+import { sum } from './sum.js';
 
 /**
  * x W^T + b over the last dimension, as `F.linear`.
@@ -34,5 +38,20 @@ export const linear = defineOp({
     if (x.shape.length === 2) return ctx.emit('Gemm', hasBias ? [x, weight, bias] : [x, weight], { transB: 1 });
     const product = ctx.emit('MatMul', [x, ctx.emit('Transpose', [weight], { perm: [1, 0] })]);
     return hasBias ? ctx.emit('Add', [product, bias]) : product;
+  },
+  backward: ({ grad, args: [x, weight, bias], needs }) => {
+    const [outF, inF] = weight.shape as [number, number];
+    // The weight's gradient sums over every leading dim: flatten them into rows.
+    const rows = numel(x.shape) / inF;
+    const leading = x.shape.slice(0, -1).map((_, i) => i);
+    return [
+      needs[0] ? matmul(grad, weight) : null,
+      needs[1] ? matmul(transpose(reshape(grad, [rows, outF]), 0, 1), reshape(x, [rows, inF])) : null,
+      needs[2] === true && bias !== null && bias !== undefined
+        ? leading.length === 0
+          ? grad
+          : sum(grad, leading)
+        : null,
+    ];
   },
 });

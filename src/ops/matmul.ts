@@ -1,7 +1,11 @@
 import { broadcastShapes, formatShape } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectRank, expectSameDType, expectTensor } from './helpers/checks.js';
+import { sumToShape } from './helpers/gradients.js';
+import type { ArgumentGradients, BackwardContext } from './op.js';
+import { transpose } from './permute.js';
 import { defineOp } from './registry.js';
+import { reshape } from './reshape.js';
 
 function inferMatmul(op: string, a: TensorMeta, b: TensorMeta): TensorMeta {
   expectTensor(op, 'input', a);
@@ -21,11 +25,35 @@ function inferMatmul(op: string, a: TensorMeta, b: TensorMeta): TensorMeta {
   return { dtype: a.dtype, shape };
 }
 
+/**
+ * dA = dC B^T and dB = A^T dC, summed over the batch dims each operand was broadcast along. A
+ * 1-D operand is a row (left) or column (right) vector, as in the forward.
+ */
+function matmulBackward({
+  grad,
+  args: [a, b],
+  needs,
+}: BackwardContext<[TensorMeta, TensorMeta], TensorMeta>): ArgumentGradients {
+  const a2 = a.shape.length === 1 ? reshape(a, [1, a.shape[0]!]) : a;
+  const b2 = b.shape.length === 1 ? reshape(b, [b.shape[0]!, 1]) : b;
+  const gradShape = [...grad.shape];
+  if (a.shape.length === 1) gradShape.splice(gradShape.length - (b.shape.length === 1 ? 0 : 1), 0, 1);
+  if (b.shape.length === 1) gradShape.push(1);
+  const g = reshape(grad, gradShape);
+  const ga = needs[0] ? sumToShape(matmul(g, transpose(b2, -1, -2)), a2.shape) : null;
+  const gb = needs[1] ? sumToShape(matmul(transpose(a2, -1, -2), g), b2.shape) : null;
+  return [
+    ga === null || a2 === a ? ga : reshape(ga, [...a.shape]),
+    gb === null || b2 === b ? gb : reshape(gb, [...b.shape]),
+  ];
+}
+
 /** Matrix product with broadcasting, as `torch.matmul`. */
 export const matmul = defineOp({
   name: 'matmul',
   infer: (a: TensorMeta, b: TensorMeta) => inferMatmul('matmul', a, b),
   lower: (ctx, a, b) => ctx.emit('MatMul', [a, b]),
+  backward: matmulBackward,
 });
 
 /** Batched matrix product of two 3-D tensors, as `torch.bmm`. */
@@ -38,4 +66,5 @@ export const bmm = defineOp({
     return inferMatmul('bmm', a, b);
   },
   lower: (ctx, a, b) => ctx.emit('MatMul', [a, b]),
+  backward: matmulBackward,
 });
