@@ -1,7 +1,11 @@
 import { formatShape, normalizeDim } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
+import { alongAxis } from './helpers/axis-index.js';
+import { getitem } from './getitem.js';
+import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
+import { split } from './split.js';
 
 function checkList(op: string, tensors: readonly TensorMeta[]): void {
   if (!Array.isArray(tensors) || tensors.length === 0)
@@ -33,6 +37,10 @@ export const cat = defineOp({
   },
   lower: (ctx, tensors, dim = 0) =>
     ctx.emit('Concat', tensors, { axis: normalizeDim(dim, tensors[0]!.shape.length, 'cat') }),
+  // Each input gets its own stretch of the gradient along dim.
+  backward: ({ grad, args: [tensors, dim = 0] }): ArgumentGradients => [
+    split(grad, tensors.map((t) => t.shape[normalizeDim(dim, t.shape.length, 'cat')]!), dim),
+  ],
 });
 
 /** Joins tensors along a new dim, as `torch.stack`. */
@@ -55,5 +63,9 @@ export const stack = defineOp({
     const axes = ctx.int64s([normalizeDim(dim, tensors[0]!.shape.length + 1, 'stack')]);
     const parts = tensors.map((t) => ctx.emit('Unsqueeze', [t, axes]));
     return ctx.emit('Concat', parts, { axis: normalizeDim(dim, tensors[0]!.shape.length + 1, 'stack') });
+  },
+  backward: ({ grad, args: [tensors, dim = 0] }): ArgumentGradients => {
+    const d = normalizeDim(dim, grad.shape.length, 'stack');
+    return [tensors.map((_, i) => getitem(grad, alongAxis(d, i)))];
   },
 });

@@ -2,6 +2,7 @@ import { normalizeDim } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
+import { reshape } from './reshape.js';
 
 function dims(x: { shape: readonly unknown[] }, startDim: number, endDim: number): [number, number] {
   const rank = Math.max(x.shape.length, 1);
@@ -36,4 +37,5 @@ export const flatten = defineOp({
     const shape = ctx.emit('Concat', [ctx.int64s([...Array<number>(start).fill(0), -1]), tail], { axis: 0 });
     return ctx.emit('Reshape', [x, shape]);
   },
+  backward: ({ grad, args: [x] }) => [reshape(grad, [...x.shape])],
 });

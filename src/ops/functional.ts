@@ -60,6 +60,8 @@ export { pad, type PadOptions } from './pad.js';
 export { contiguous, permute, transpose } from './permute.js';
 export { reshape, view } from './reshape.js';
 export { roll } from './roll.js';
+export { newZeros } from './new-zeros.js';
+export { scatterAdd } from './scatter-add.js';
 export { size } from './size.js';
 export { chunk, split } from './split.js';
 export { to } from './to.js';

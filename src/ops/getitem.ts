@@ -6,11 +6,19 @@
  * The same op indexes a list of sizes (`x.shape[0]` in traced code records `getitem` on the
  * traced shape): on a JS array it is plain JS.
  */
-import { formatShape } from '../tensor/shape.js';
-import type { TensorMeta } from '../tensor/tensor.js';
+import { formatShape, numel } from '../tensor/shape.js';
+import type { Tensor, TensorMeta } from '../tensor/tensor.js';
+import { expand } from './expand.js';
 import { describe, expectDType, isMeta } from './helpers/checks.js';
 import type { LoweringContext, Value } from './lowering.js';
+import { newZeros } from './new-zeros.js';
+import { pad, padAt } from './pad.js';
+import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
+import { reshape } from './reshape.js';
+import { scatterAdd } from './scatter-add.js';
+import { to } from './to.js';
+import { unsqueeze } from './unsqueeze.js';
 
 /** A Python slice `start:stop:step`; omitted parts are open. */
 export class Slice {
@@ -82,11 +90,16 @@ function plan<T>(rank: number, index: Index<T>): Step<T>[] {
   return steps;
 }
 
-function sliceLength(size: number, start: number | null, stop: number | null, step: number): number {
+/** Where a positive-step slice starts in a dim of `size`, and how many elements it takes. */
+function sliceExtent(size: number, start: number | null, stop: number | null, step: number): [number, number] {
   const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   const s = start === null ? 0 : clamp(start);
   const e = stop === null ? size : clamp(stop);
-  return Math.max(0, Math.ceil((e - s) / step));
+  return [s, Math.max(0, Math.ceil((e - s) / step))];
+}
+
+function sliceLength(size: number, start: number | null, stop: number | null, step: number): number {
+  return sliceExtent(size, start, stop, step)[1];
 }
 
 function inferIndex(x: TensorMeta, index: Index): TensorMeta {
@@ -142,6 +155,57 @@ function lowerIndex(ctx: LoweringContext, x: Value, index: Index<Value>): string
 }
 
 /**
+ * The gradient of `x[index]`: zeros of x's shape with `grad` where the index read. The selected
+ * block is put back axis by axis: a tensor index scatters-adds (repeated indices accumulate), a
+ * strided slice interleaves zeros, and one pad places the block at its offsets.
+ */
+function indexGradient(grad: Tensor, x: Tensor, index: Index<Tensor>): Tensor {
+  const steps = plan(x.shape.length, index);
+  const byAxis = new Map<number, Step<Tensor>>();
+  for (const s of steps) if (s.kind !== 'newaxis') byAxis.set(s.axis, s);
+  // The selected block with one dim per input axis: drop new axes, restore integer-indexed ones as 1.
+  const tensorStep = steps.find((s): s is Extract<Step<Tensor>, { kind: 'tensor' }> => s.kind === 'tensor');
+  const block = x.shape.map((size, axis) => {
+    const s = byAxis.get(axis);
+    if (s === undefined) return size;
+    if (s.kind === 'slice') return sliceLength(size, s.start, s.stop, s.step);
+    return s.kind === 'tensor' ? numel(s.index.shape) : 1;
+  });
+  let g = reshape(grad, block);
+  if (tensorStep !== undefined) {
+    const { axis, index: at } = tensorStep;
+    const positions = expand(
+      reshape(to(at, 'int64'), block.map((d, i) => (i === axis ? d : 1))),
+      block,
+    );
+    block[axis] = x.shape[axis]!;
+    g = scatterAdd(newZeros(g, block), axis, positions, g);
+  }
+  const before = Array<number>(x.shape.length).fill(0);
+  for (const s of steps) {
+    if (s.kind === 'int') before[s.axis] = s.index < 0 ? s.index + x.shape[s.axis]! : s.index;
+    if (s.kind !== 'slice') continue;
+    const size = x.shape[s.axis]!;
+    const [start, length] = sliceExtent(size, s.start, s.stop, s.step);
+    before[s.axis] = start;
+    if (s.step === 1 || length === 0) continue;
+    // Put step - 1 zeros after each element, then drop those that run past the dim.
+    const spread = pad(unsqueeze(g, s.axis + 1), padAt(g.shape.length + 1, s.axis + 1, 0, s.step - 1));
+    const spreadShape = [...g.shape];
+    spreadShape[s.axis] = length * s.step;
+    g = reshape(spread, spreadShape);
+    if (start + length * s.step > size) {
+      g = getitem(g, [...Array.from({ length: s.axis }, () => slice()), slice(0, size - start)]);
+    }
+  }
+  const pads = x.shape.flatMap((_, i) => {
+    const axis = x.shape.length - 1 - i;
+    return [before[axis]!, x.shape[axis]! - before[axis]! - g.shape[axis]!];
+  });
+  return pads.every((p) => p === 0) ? g : pad(g, pads);
+}
+
+/**
  * `x[index]`.
  * @example
  * F.getitem(arange(12).reshape([3, 4]), [slice(1), -1]); // [7, 11]
@@ -164,4 +228,5 @@ export const getitem = defineOp({
     return list[index < 0 ? index + list.length : index] as never;
   },
   lower: (ctx, x, index) => lowerIndex(ctx, x, index as Index<Value>),
+  backward: ({ grad, args: [x, index] }): ArgumentGradients => [indexGradient(grad, x, index as Index<Tensor>)],
 });

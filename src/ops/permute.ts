@@ -1,6 +1,7 @@
 import { formatShape, normalizeDim } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
+import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
 
 function permutation(op: string, rank: number, dims: readonly number[]): number[] {
@@ -20,6 +21,11 @@ export const permute = defineOp({
     return { dtype: x.dtype, shape: perm.map((p) => x.shape[p]!) };
   },
   lower: (ctx, x, dims) => ctx.emit('Transpose', [x], { perm: permutation('permute', x.shape.length, dims) }),
+  backward: ({ grad, args: [x, dims] }): ArgumentGradients => {
+    const inverse: number[] = [];
+    permutation('permute', x.shape.length, dims).forEach((p, i) => (inverse[p] = i));
+    return [permute(grad, inverse)];
+  },
 });
 
 function swap(rank: number, dim0: number, dim1: number): number[] {
@@ -38,6 +44,7 @@ export const transpose = defineOp({
     return { dtype: x.dtype, shape: swap(x.shape.length, dim0, dim1).map((p) => x.shape[p]!) };
   },
   lower: (ctx, x, dim0, dim1) => ctx.emit('Transpose', [x], { perm: swap(x.shape.length, dim0, dim1) }),
+  backward: ({ grad, args: [, dim0, dim1] }): ArgumentGradients => [transpose(grad, dim0, dim1)],
 });
 
 /** `Tensor.contiguous`: tensors here are always contiguous, so the value itself. */
@@ -45,4 +52,5 @@ export const contiguous = defineOp({
   name: 'contiguous',
   infer: (x: TensorMeta): TensorMeta => expectTensor('contiguous', 'input', x),
   lower: (ctx, x) => ctx.emit('Identity', [x]),
+  backward: ({ grad }): ArgumentGradients => [grad],
 });

@@ -2,6 +2,7 @@ import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
 import { resolveShape } from './helpers/sizes.js';
 import type { LoweringContext, Value } from './lowering.js';
+import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
 
 function inferReshape(op: string, x: TensorMeta, shape: readonly number[]): TensorMeta {
@@ -22,6 +23,7 @@ export const reshape = defineOp({
   name: 'reshape',
   infer: (x: TensorMeta, shape: readonly number[]) => inferReshape('reshape', x, shape),
   lower: lowerReshape,
+  backward: ({ grad, args: [x] }): ArgumentGradients => [reshape(grad, [...x.shape])],
 });
 
 /** `Tensor.view`: as `reshape` (tensors here are always contiguous). */
@@ -29,4 +31,5 @@ export const view = defineOp({
   name: 'view',
   infer: (x: TensorMeta, shape: readonly number[]) => inferReshape('view', x, shape),
   lower: lowerReshape,
+  backward: ({ grad, args: [x] }): ArgumentGradients => [reshape(grad, [...x.shape])],
 });

@@ -1,6 +1,7 @@
 import { normalizeDim } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
+import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
 
 function pairs(
@@ -37,4 +38,7 @@ export const roll = defineOp({
     }
     return out === x.name ? ctx.emit('Identity', [x]) : out;
   },
+  backward: ({ grad, args: [, shifts, dims] }): ArgumentGradients => [
+    roll(grad, typeof shifts === 'number' ? -shifts : shifts.map((s) => -s), dims),
+  ],
 });

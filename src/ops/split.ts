@@ -1,6 +1,8 @@
 import { formatShape, normalizeDim } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectInt, expectTensor } from './helpers/checks.js';
+import { cat } from './cat.js';
+import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
 
 /** Sizes of `torch.split` pieces: equal pieces of `size` (the last smaller), or the given sections. */
@@ -43,6 +45,7 @@ export const split = defineOp({
     const sizes = splitSizes('split', ctx.staticDim(x, d, 'split'), sizeOrSections);
     return ctx.emitMulti('Split', [x, ctx.int64s(sizes)], sizes.length, { axis: d });
   },
+  backward: ({ grad, args: [, , dim = 0] }): ArgumentGradients => [cat(grad, dim)],
 });
 
 /** Splits into (at most) `chunks` pieces along `dim`, as `torch.chunk`. */
@@ -59,4 +62,5 @@ export const chunk = defineOp({
     const sizes = chunkSizes(ctx.staticDim(x, d, 'chunk'), chunks);
     return ctx.emitMulti('Split', [x, ctx.int64s(sizes)], sizes.length, { axis: d });
   },
+  backward: ({ grad, args: [, , dim = 0] }): ArgumentGradients => [cat(grad, dim)],
 });

@@ -2,6 +2,7 @@ import { normalizeDim } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
 import { defineOp } from './registry.js';
+import { reshape } from './reshape.js';
 
 /** Inserts a dim of size 1 at `dim`, as `torch.unsqueeze`. */
 export const unsqueeze = defineOp({
@@ -12,6 +13,7 @@ export const unsqueeze = defineOp({
     return { dtype: x.dtype, shape: [...x.shape.slice(0, d), 1, ...x.shape.slice(d)] };
   },
   lower: (ctx, x, dim) => ctx.emit('Unsqueeze', [x, ctx.int64s([normalizeDim(dim, x.shape.length + 1, 'unsqueeze')])]),
+  backward: ({ grad, args: [x] }) => [reshape(grad, [...x.shape])],
 });
 
 /** Removes dims of size 1 (all, or only `dim` if it has size 1), as `torch.squeeze`. */
@@ -31,4 +33,5 @@ export const squeeze = defineOp({
         : [normalizeDim(dim, x.shape.length, 'squeeze')].filter((i) => x.shape[i] === 1);
     return axes.length === 0 ? ctx.emit('Identity', [x]) : ctx.emit('Squeeze', [x, ctx.int64s(axes)]);
   },
+  backward: ({ grad, args: [x] }) => [reshape(grad, [...x.shape])],
 });
