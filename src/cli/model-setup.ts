@@ -20,7 +20,8 @@ export function loadModel(name: string, weights: string | undefined): LoadedMode
   }
   // Strict loading replaces every tensor, so drawing random ones first would be wasted time.
   const model = skipInit(() => entry.build(entry.checkpointOptions));
-  model.loadStateDict(loadWeights(weights));
+  // A fresh checkpoint for a model built for it: its tensors are installed, not copied.
+  model.loadStateDict(loadWeights(weights), { assign: true });
   return { model: model.eval(), preset: entry.transform };
 }
 

@@ -3,6 +3,7 @@
  * 0..255 on its own, with the node name and shape written above.
  */
 import sharp from 'sharp';
+import { noGrad } from '../autograd/grad-mode.js';
 import * as F from '../ops/functional.js';
 import { slice } from '../ops/getitem.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -24,7 +25,8 @@ export async function visualize(
 ): Promise<void> {
   const { model, preset } = loadModel(modelName, options.weights);
   const extractor = buildExtractor(model, node);
-  const out = extractor.call(F.unsqueeze(await loadImage(image, preset), 0)) as Record<string, Tensor>;
+  const input = F.unsqueeze(await loadImage(image, preset), 0);
+  const out = noGrad(() => extractor.call(input)) as Record<string, Tensor>;
   const features = Object.values(out)[0]!;
   if (features.shape.length !== 4)
     throw new Error(`node '${node}' gives shape [${features.shape.join(', ')}], not a feature map (N, C, H, W)`);

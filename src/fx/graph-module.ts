@@ -46,6 +46,9 @@ export class GraphModule extends Module {
     this.#className = options.className ?? 'GraphModule';
     this.#graph = graph;
     this.copyReferencedAttributes(root, graph, options.constants ?? new Map());
+    // Parameters read through get_attr belong to no called module: give them their default
+    // requiresGrad now, so that the first forward records them.
+    void this.parameters();
     this.recompile();
   }
 

@@ -20,6 +20,7 @@ import {
   checkedInputShapes,
   describeValue,
 } from './check-options.js';
+import type { TapeEntry } from './autodiff.js';
 import { ExportError } from './export-error.js';
 import type { Graph } from './graph.js';
 import { GraphModule, resolvePath } from './graph-module.js';
@@ -57,6 +58,8 @@ interface ExportContext {
   initializers: Map<Tensor, Value>;
   batch: number | undefined;
   subgraphs: Map<Module, Graph>;
+  /** When gradients are wanted: every op lowered, in order, for `differentiate`. */
+  tape: TapeEntry[] | undefined;
 }
 
 function isMetaLike(x: unknown): x is TensorMeta {
@@ -146,6 +149,7 @@ class OnnxLowering extends Interpreter {
       const dtype = isMetaLike(m) ? m.dtype : 'int64';
       return { kind: 'value', name, dtype, shape: this.valueShape(m) };
     });
+    this.ctx.tape?.push({ op, args, outputs: values, listOutput: Array.isArray(out) });
     return Array.isArray(out) ? values : values[0];
   }
 
@@ -195,19 +199,34 @@ function withUsedInitializers(graph: OnnxGraph): OnnxGraph {
   return { ...graph, initializers: graph.initializers.filter((i) => read.has(i.name)) };
 }
 
-/** Builds the ONNX graph of `graph` (a graph of `module`) for the given input shapes. */
-export function lowerGraph(
+/** A graph's nodes lowered into a builder that can take more nodes before it is finished. */
+export interface OpenLowering {
+  builder: GraphBuilder;
+  /** The graph's result, as ONNX values in the structure `forward` returns. */
+  result: unknown;
+  /** The value of each parameter and buffer the graph reads. */
+  initializers: ReadonlyMap<Tensor, Value>;
+  /** Every op lowered, in order, when `withTape` (for `differentiate`). */
+  tape: readonly TapeEntry[];
+  /** The graph's `output` argument (its nodes), for naming outputs. */
+  returned: Argument;
+}
+
+/** Lowers `graph` (a graph of `module`) for the given input shapes, leaving the builder open. */
+export function lowerOpen(
   module: Module,
   graph: Graph,
   shapes: readonly (readonly number[])[],
-  dynamicBatch = true,
-): LoweredGraph {
+  options: { dynamicBatch?: boolean; withTape?: boolean } = {},
+): OpenLowering {
+  const dynamicBatch = options.dynamicBatch ?? true;
   const builder = new GraphBuilder();
   const ctx: ExportContext = {
     builder,
     initializers: new Map(),
     batch: dynamicBatch ? shapes[0]?.[0] : undefined,
     subgraphs: new Map(),
+    tape: options.withTape === true ? [] : undefined,
   };
   const placeholders = [...graph.nodes()].filter((n) => n.op === 'placeholder');
   if (placeholders.length !== shapes.length) {
@@ -222,12 +241,20 @@ export function lowerGraph(
     ),
   );
   const returned = [...graph.nodes()].find((n) => n.op === 'output')?.args[0] ?? null;
-  const { structure, outputs } = namedOutputs(
-    new OnnxLowering(module, graph, ctx, '').run(...inputs),
-    returned,
-    builder,
-  );
-  const inputNames = new Set(placeholders.map((p) => p.name));
+  const result = new OnnxLowering(module, graph, ctx, '').run(...inputs);
+  return { builder, result, initializers: ctx.initializers, tape: ctx.tape ?? [], returned };
+}
+
+/** Builds the ONNX graph of `graph` (a graph of `module`) for the given input shapes. */
+export function lowerGraph(
+  module: Module,
+  graph: Graph,
+  shapes: readonly (readonly number[])[],
+  dynamicBatch = true,
+): LoweredGraph {
+  const { builder, result, returned } = lowerOpen(module, graph, shapes, { dynamicBatch });
+  const { structure, outputs } = namedOutputs(result, returned, builder);
+  const inputNames = new Set(builder.inputs.map((p) => p.name));
   const initializerNames = new Set(builder.initializers.map((i) => i.name));
   const outputInfos = outputs.map(([key, v]) => {
     if (inputNames.has(key) || initializerNames.has(key)) {

@@ -11,7 +11,7 @@ let skipping = false;
  * needed. regnet_y_128gf's 645M parameters take tens of seconds to draw.
  * @example
  * const model = skipInit(() => getModel('resnet50'));
- * model.loadStateDict(loadWeights('resnet50-11ad3fa6.pth'));
+ * model.loadStateDict(loadWeights('resnet50-11ad3fa6.pth'), { assign: true }); // no second copy
  */
 export function skipInit<T>(build: () => T): T {
   const previous = skipping;

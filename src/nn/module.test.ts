@@ -232,3 +232,36 @@ test('forward pre-hooks run before forward and may replace its arguments', () =>
     message: /a pre-hook of ReLU returned Tensor\(float32, \[1\]\); return an array of arguments to replace them/,
   });
 });
+
+test('parameters require grad by default, buffers do not; requiresGrad_(false) freezes; zeroGrad clears', () => {
+  const net = new nn.Sequential(new nn.Linear(3, 2), new nn.BatchNorm2d(2));
+  assert.ok(net.parameters().every((p) => p.requiresGrad));
+  assert.ok(net.buffers().every((b) => !b.requiresGrad));
+  const loss = (): Tensor => (net[0] as nn.Linear).call(ones([1, 3])).sum();
+  loss().backward();
+  const weight = (net[0] as nn.Linear).weight;
+  assert.deepEqual(weight.grad!.toArray(), [
+    [1, 1, 1],
+    [1, 1, 1],
+  ]);
+  net.zeroGrad();
+  assert.equal(weight.grad, null);
+  net.requiresGrad_(false);
+  assert.equal(loss().requiresGrad, false);
+  // A frozen parameter stays frozen in a clone and after a load that assigns new tensors.
+  assert.equal(net.clone().parameters()[0]!.requiresGrad, false);
+  net.loadStateDict(net.clone().stateDict(), { assign: true });
+  assert.equal((net[0] as nn.Linear).weight.requiresGrad, false);
+});
+
+test('loadStateDict copies values into the module\'s own tensors unless assign', () => {
+  const net = new nn.Linear(2, 2);
+  const weight = net.weight;
+  const sd = new Map([...net.stateDict()].map(([k, t]) => [k, ones([...t.shape])]));
+  net.loadStateDict(sd);
+  assert.equal(net.weight, weight, 'the same tensor object, so optimizers made before still hold it');
+  assert.deepEqual(Array.from(weight.data as Float32Array), [1, 1, 1, 1]);
+  assert.notEqual(net.weight.data, sd.get('weight')!.data, 'the checkpoint\'s storage is not shared');
+  net.loadStateDict(sd, { assign: true });
+  assert.equal(net.weight, sd.get('weight'));
+});

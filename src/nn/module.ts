@@ -12,6 +12,8 @@
  */
 // Layers and models call Tensor methods, which the ops layer installs.
 import '../ops/tensor-methods.js';
+import { zeros } from '../tensor/creation.js';
+import { isFloating } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loadStateDictInto, type LoadStateDictOptions, type LoadStateDictResult } from './state-dict.js';
 
@@ -71,6 +73,8 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
    * hooks. While tracing, the tracer decides instead, and no hook runs (see `registerForwardHook`).
    */
   call(...args: In): Out {
+    // Parameters assigned since the last call get their default requiresGrad before ops see them.
+    for (const entry of this.ownTensors('parameters')) void entry;
     if (callInterceptor !== undefined) {
       return callInterceptor(this, (...a) => this.forward(...(a as In)), args) as Out;
     }
@@ -188,10 +192,16 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     return [...this.namedModules()].map(([, m]) => m);
   }
 
-  /** Own tensors: parameters (buffers excluded) or buffers, in declaration order. */
+  /**
+   * Own tensors: parameters (buffers excluded) or buffers, in declaration order. A parameter
+   * requires grad unless a user said otherwise (`requiresGrad_(false)`, or the tensor's own flag
+   * set before it became a parameter), as `nn.Parameter` does; this is where that default is applied.
+   */
   *ownTensors(kind: 'parameters' | 'buffers'): Generator<[string, Tensor]> {
     for (const [name, value] of Object.entries(this)) {
-      if (value instanceof Tensor && this.#buffers.has(name) === (kind === 'buffers')) yield [name, value];
+      if (!(value instanceof Tensor) || this.#buffers.has(name) !== (kind === 'buffers')) continue;
+      if (kind === 'parameters' && !value.requiresGradDecided && isFloating(value.dtype)) value.requiresGrad = true;
+      yield [name, value];
     }
   }
 
@@ -273,6 +283,26 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
       throw new RangeError(`[setTensor] ${this.className} has no tensor '${name}'`);
     }
     setOwnField(this, name, value);
+  }
+
+  /**
+   * Sets whether every parameter requires grad, as `module.requires_grad_()`: `false` freezes
+   * the module (a backbone under a trained head), and its parameters get no `.grad`.
+   */
+  requiresGrad_(flag = true): this {
+    for (const p of this.parameters()) p.requiresGrad = flag;
+    return this;
+  }
+
+  /**
+   * Clears the gradients of every parameter, as `module.zero_grad()`: to null by default
+   * (`setToNone`), or to zeros.
+   */
+  zeroGrad(options: { setToNone?: boolean } = {}): void {
+    for (const p of this.parameters()) {
+      if (p.grad === null) continue;
+      p.grad = options.setToNone === false ? zeros(p.grad.shape, { dtype: p.grad.dtype }) : null;
+    }
   }
 
   /** Calls `fn` on every module, children first, like `nn.Module.apply`. */
@@ -359,6 +389,7 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     if (value instanceof Module) return value.#cloneWith(memo);
     if (value instanceof Tensor) {
       const copy = new Tensor(value.dtype, value.shape, value.data.slice());
+      if (value.requiresGradDecided) copy.requiresGrad = value.requiresGrad && value.isLeaf;
       memo.set(value, copy);
       return copy;
     }

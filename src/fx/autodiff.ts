@@ -1,0 +1,197 @@
+/**
+ * Symbolic differentiation of a lowered graph. While a graph is lowered to ONNX, every op applied
+ * is written on a tape (op, arguments, outputs, as ONNX values). `differentiate` walks the tape
+ * backwards and calls each op's backward rule, the very rule eager backward runs, on stand-ins for
+ * the values: the ops the rule calls are lowered into the same graph instead of running. So the
+ * gradient of a score with respect to a parameter or an intermediate node becomes more ONNX nodes,
+ * and one session (or a browser) computes forward and backward together.
+ */
+import { AutogradError } from '../errors.js';
+import { add } from '../ops/add.js';
+import { type GraphBuilder, type Value, isValue } from '../ops/lowering.js';
+import type { AnyOp } from '../ops/op.js';
+import { TRACED, type TracingHook, withTracingHook } from '../ops/tracing-hook.js';
+import { full } from '../tensor/creation.js';
+import { Tensor, type TensorMeta } from '../tensor/tensor.js';
+
+/** One op applied during lowering: what its backward rule needs. */
+export interface TapeEntry {
+  op: AnyOp;
+  args: readonly unknown[];
+  outputs: readonly Value[];
+  listOutput: boolean;
+}
+
+/**
+ * An ONNX value standing in for a tensor while a backward rule runs: it has the `Tensor` methods
+ * (so rules may write `g.reshape(...)`), a static shape and dtype, and no data. Ops called on it
+ * are lowered (see `LoweringHook`).
+ */
+class SymbolicTensor {
+  readonly kind = 'value';
+  declare readonly [TRACED]: true;
+
+  constructor(
+    readonly name: string,
+    readonly dtype: Tensor['dtype'],
+    readonly shape: readonly number[],
+  ) {}
+}
+Object.setPrototypeOf(SymbolicTensor.prototype, Tensor.prototype);
+Object.defineProperty(SymbolicTensor.prototype, TRACED, { value: true });
+
+function symbolic(v: Value): SymbolicTensor {
+  if (v instanceof SymbolicTensor) return v;
+  if (!v.shape.every((d): d is number => typeof d === 'number')) {
+    throw new AutogradError(
+      `[autodiff] value '${v.name}' has a dynamic shape [${v.shape.join(', ')}]; gradients are exported ` +
+        'for fixed input shapes (dynamicBatch: false)',
+    );
+  }
+  return new SymbolicTensor(v.name, v.dtype, v.shape);
+}
+
+function mapTensors(x: unknown, f: (v: Value) => unknown): unknown {
+  if (isValue(x)) return f(x);
+  if (Array.isArray(x)) return x.map((item) => mapTensors(item, f));
+  return x;
+}
+
+/**
+ * Lowers the ops a backward rule (or `lowerOps` code) calls into `builder`, with shapes from the
+ * ops' shape rules; onto `tape` too when given, so that they can be differentiated in turn.
+ */
+class LoweringHook implements TracingHook {
+  private constants = 0;
+
+  constructor(
+    private readonly builder: GraphBuilder,
+    private readonly tape?: TapeEntry[],
+  ) {}
+
+  /** A real tensor a rule made (a constant, a mask) becomes an initializer. */
+  constant(t: Tensor): SymbolicTensor {
+    const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const name = this.builder.addInitializer(`%grad_const_${this.constants++}`, t.dtype, t.shape, raw.slice());
+    return new SymbolicTensor(name, t.dtype, t.shape);
+  }
+
+  record(op: AnyOp, rawArgs: readonly unknown[]): unknown {
+    const toValue = (a: unknown): unknown =>
+      a instanceof SymbolicTensor ? a : a instanceof Tensor ? this.constant(a) : Array.isArray(a) ? a.map(toValue) : a;
+    const args = rawArgs.map(toValue);
+    if (op.direct !== undefined) {
+      const picked = op.direct(...args);
+      if (picked !== undefined) return picked;
+    }
+    const metas = args.map((a) => mapTensors(a, (v): TensorMeta => ({ dtype: v.dtype, shape: v.shape as number[] })));
+    const inferred = op.infer(...metas) as TensorMeta | TensorMeta[];
+    const out = op.lower(this.builder, ...args);
+    const names = Array.isArray(out) ? out : [out];
+    const list = Array.isArray(inferred) ? inferred : [inferred];
+    const values = names.map((name, i) => new SymbolicTensor(name, list[i]!.dtype, list[i]!.shape));
+    this.tape?.push({ op, args, outputs: values, listOutput: Array.isArray(inferred) });
+    return Array.isArray(inferred) ? values : values[0];
+  }
+}
+
+/**
+ * Runs `fn` with ops on graph values lowered into `builder`: `fn` gets each value of `values` as
+ * a tensor stand-in, and what it returns comes back as ONNX values. With `tape`, the ops are
+ * recorded for `differentiate` (a loss or a score computed after a model's graph, say).
+ * @example
+ * const [score] = lowerOps(builder, [logits], (l) => [l.mul(oneHot).sum()], tape);
+ */
+export function lowerOps(
+  builder: GraphBuilder,
+  values: readonly Value[],
+  fn: (...tensors: Tensor[]) => readonly unknown[],
+  tape?: TapeEntry[],
+): Value[] {
+  const hook = new LoweringHook(builder, tape);
+  return withTracingHook(hook, () =>
+    fn(...(values.map(symbolic) as unknown as Tensor[])).map((r) => {
+      if (r instanceof SymbolicTensor) return r;
+      if (r instanceof Tensor) return hook.constant(r);
+      throw new TypeError(`[lowerOps] the function must return tensors computed from its arguments, got ${String(r)}`);
+    }),
+  );
+}
+
+/** The value names computed from any of `sources`, following the tape forward. */
+function dependents(tape: readonly TapeEntry[], sources: readonly Value[]): Set<string> {
+  const found = new Set(sources.map((s) => s.name));
+  const reads = (a: unknown): boolean =>
+    isValue(a) ? found.has(a.name) : Array.isArray(a) ? a.some(reads) : false;
+  for (const entry of tape) {
+    if (entry.args.some(reads)) for (const o of entry.outputs) found.add(o.name);
+  }
+  return found;
+}
+
+/**
+ * Appends to `builder` the gradient of `output` (a one-element value, or any value with `seed`,
+ * its gradient) with respect to each of `wrt`, and returns those gradients in order; null for a
+ * value `output` does not depend on.
+ */
+export function differentiate(
+  builder: GraphBuilder,
+  tape: readonly TapeEntry[],
+  output: Value,
+  wrt: readonly Value[],
+  seed?: Value,
+): (Value | null)[] {
+  const depends = dependents(tape, wrt);
+  const grads = new Map<string, SymbolicTensor>();
+  const hook = new LoweringHook(builder);
+  withTracingHook(hook, () => {
+    const out = symbolic(output);
+    const filledWith = (like: SymbolicTensor, value: number): SymbolicTensor =>
+      hook.constant(full(like.shape, value, { dtype: like.dtype }));
+    // What a rule returns: a graph value, or a real tensor it made (a constant), or nothing.
+    const asGradient = (g: unknown): SymbolicTensor | undefined =>
+      g instanceof SymbolicTensor ? g : g instanceof Tensor ? hook.constant(g) : undefined;
+    grads.set(out.name, seed === undefined ? filledWith(out, 1) : symbolic(seed));
+    const accumulate = (v: Value, g: SymbolicTensor): void => {
+      const current = grads.get(v.name);
+      grads.set(v.name, current === undefined ? g : (add(current as never, g as never) as unknown as SymbolicTensor));
+    };
+    for (let i = tape.length - 1; i >= 0; i--) {
+      const entry = tape[i]!;
+      const outputGrads = entry.outputs.map((o) => grads.get(o.name));
+      if (outputGrads.every((g) => g === undefined)) continue;
+      const needs = entry.args.map((a) => {
+        const reads = (x: unknown): boolean =>
+          isValue(x) ? depends.has(x.name) : Array.isArray(x) ? x.some(reads) : false;
+        return reads(a);
+      });
+      if (!needs.some(Boolean)) continue;
+      if (entry.op.backward === undefined) {
+        throw new AutogradError(`[${entry.op.name}] is not differentiable: featurefx has no backward rule for it`);
+      }
+      const outputs = entry.outputs.map(symbolic);
+      const filled = outputs.map((o, k) => outputGrads[k] ?? filledWith(o, 0));
+      const args = entry.args.map((a) => mapTensors(a, symbolic));
+      const result = entry.op.backward({
+        grad: entry.listOutput ? filled : filled[0],
+        args,
+        output: entry.listOutput ? outputs : outputs[0],
+        needs,
+      });
+      entry.args.forEach((a, k) => {
+        if (!needs[k]) return;
+        const g = result[k];
+        if (isValue(a)) {
+          const gradient = asGradient(g);
+          if (depends.has(a.name) && gradient !== undefined) accumulate(a, gradient);
+        } else if (Array.isArray(a)) {
+          a.forEach((item: unknown, j) => {
+            const gradient = asGradient(Array.isArray(g) ? (g[j] as unknown) : undefined);
+            if (isValue(item) && depends.has(item.name) && gradient !== undefined) accumulate(item, gradient);
+          });
+        }
+      });
+    }
+  });
+  return wrt.map((w) => grads.get(w.name) ?? null);
+}
