@@ -1,7 +1,11 @@
 import { isFloating } from '../tensor/dtype.js';
-import type { TensorMeta } from '../tensor/tensor.js';
+import type { Tensor, TensorMeta } from '../tensor/tensor.js';
 import type { LoweringContext, Value } from './lowering.js';
+import type { ArgumentGradients } from './op.js';
 import { type Operand, inferBinary, lowerOperands, withScalarOverload } from './helpers/elementwise.js';
+import { operandGrad } from './helpers/gradients.js';
+import { mul } from './mul.js';
+import { neg } from './neg.js';
 import { defineOp } from './registry.js';
 
 export interface DivOptions {
@@ -58,6 +62,16 @@ export const div = withScalarOverload(
     infer: (a: Operand, b: Operand, options: DivOptions = {}) => inferDiv('div', a, b, options),
     lower: (ctx, a, b, options = {}) => lowerDiv(ctx, a, b, options, inferLowered('div', a, b, options)),
     scalar: (a, b) => a / b,
+    // Rounded quotients are piecewise constant: no gradient (PyTorch's would be all zeros).
+    backward: ({ grad, args: [a, b, options = {}], output, needs }): ArgumentGradients =>
+      options.roundingMode !== undefined
+        ? [null, null, null]
+        : [
+            operandGrad(a, needs[0], (): Tensor => div(grad, b)),
+            // d(a/b)/db = -a/b^2 = -out/b
+            operandGrad(b, needs[1], () => neg(div(mul(grad, output), b))),
+            null,
+          ],
   }),
 );
 

@@ -13,5 +13,7 @@ export const floordiv = withScalarOverload(
     lower: (ctx, a, b) =>
       lowerDiv(ctx, a, b, { roundingMode: 'floor' }, inferLowered('floordiv', a, b, { roundingMode: 'floor' })),
     scalar: (a, b) => Math.floor(a / b),
+    // Piecewise constant: no gradient (PyTorch's would be all zeros).
+    backward: () => [null, null],
   }),
 );

@@ -1,6 +1,32 @@
 import type { TensorMeta } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { add } from './add.js';
+import { erf } from './erf.js';
+import { exp } from './exp.js';
 import { expectFloat, expectTensor } from './helpers/checks.js';
+import { mul } from './mul.js';
+import { type ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
+import { sub } from './sub.js';
+import { tanh } from './tanh.js';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const KAPPA = 0.044715;
+
+/** d/dx of x * Phi(x) = Phi(x) + x * phi(x), with the normal cdf Phi and density phi. */
+function exactSlope(x: Tensor): Tensor {
+  const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
+  const density = mul(exp(mul(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return add(cdf, mul(x, density));
+}
+
+/** d/dx of 0.5 x (1 + t), t = tanh(k (x + KAPPA x^3)): 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 KAPPA x^2). */
+function tanhSlope(x: Tensor): Tensor {
+  const x2 = mul(x, x);
+  const t = tanh(mul(add(x, mul(mul(x2, x), KAPPA)), SQRT_2_OVER_PI));
+  const inner = mul(add(mul(x2, 3 * KAPPA), 1), SQRT_2_OVER_PI);
+  return add(mul(add(t, 1), 0.5), mul(mul(mul(x, 0.5), sub(1, mul(t, t))), inner));
+}
 
 export interface GeluOptions {
   /** 'none' (exact, with erf) or 'tanh' (the tanh approximation), as PyTorch's `approximate`. */
@@ -32,4 +58,8 @@ export const gelu = defineOp({
     // 0.5 * x * (1 + inner)
     return ctx.emit('Mul', [ctx.emit('Mul', [x, c(0.5)]), ctx.emit('Add', [inner, c(1)])]);
   },
+  backward: ({ grad, args: [x, options = {}] }): ArgumentGradients => [
+    mul(grad, options.approximate === 'tanh' ? tanhSlope(x) : exactSlope(x)),
+    null,
+  ],
 });

@@ -1,3 +1,3 @@
 import { defineUnaryOp } from './helpers/elementwise.js';
 
-export const neg = defineUnaryOp('neg', (ctx, x) => ctx.emit('Neg', [x]));
+export const neg = defineUnaryOp('neg', (ctx, x) => ctx.emit('Neg', [x]), { backward: ({ grad }) => neg(grad) });

@@ -1,6 +1,7 @@
-import { type DType, isDType } from '../tensor/dtype.js';
+import { type DType, isDType, isFloating } from '../tensor/dtype.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
+import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
 import { ONNX_TYPE_CODE } from '../runtime/onnx-model.js';
 
@@ -17,4 +18,9 @@ export const to = defineOp({
     return { dtype: target(dtype), shape: x.shape };
   },
   lower: (ctx, x, dtype) => ctx.emit('Cast', [x], { to: ONNX_TYPE_CODE[target(dtype)] }),
+  // The gradient goes back in the input's dtype; integer and boolean results carry none.
+  backward: ({ grad, args: [x], output }): ArgumentGradients => [
+    isFloating(output.dtype) ? to(grad, x.dtype) : null,
+    null,
+  ],
 });

@@ -7,15 +7,21 @@ import { promoteTypes } from '../../tensor/dtype.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import type { TensorMeta } from '../../tensor/tensor.js';
 import type { LoweringContext, Value } from '../lowering.js';
-import type { Op } from '../op.js';
+import type { ArgumentGradients, BackwardContext, Op } from '../op.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { operandGrad } from './gradients.js';
 import { defineOp } from '../registry.js';
 import { expectFloat, expectTensor, isMeta } from './checks.js';
+
+/** A unary op's derivative: the input's gradient from the output's (`grad`), input and output. */
+export type UnaryBackward = (r: { grad: Tensor; input: Tensor; output: Tensor }) => Tensor;
 
 export function defineUnaryOp(
   name: string,
   lower: (ctx: LoweringContext, x: Value) => string,
-  options: { floatOnly?: boolean } = {},
+  options: { floatOnly?: boolean; backward?: UnaryBackward } = {},
 ): Op<[TensorMeta], TensorMeta> {
+  const rule = options.backward;
   return defineOp({
     name,
     infer: (x: TensorMeta) => {
@@ -24,12 +30,20 @@ export function defineUnaryOp(
       return { dtype: x.dtype, shape: x.shape };
     },
     lower,
+    ...(rule === undefined
+      ? {}
+      : { backward: ({ grad, args: [input], output }): ArgumentGradients => [rule({ grad, input, output })] }),
   });
 }
 
 /** A unary op that is exactly one ONNX node. */
-export function defineSimpleUnaryOp(name: string, onnxOp: string, attributes?: Record<string, AttributeValue>) {
-  return defineUnaryOp(name, (ctx, x) => ctx.emit(onnxOp, [x], attributes), { floatOnly: true });
+export function defineSimpleUnaryOp(
+  name: string,
+  onnxOp: string,
+  backward: UnaryBackward,
+  attributes?: Record<string, AttributeValue>,
+) {
+  return defineUnaryOp(name, (ctx, x) => ctx.emit(onnxOp, [x], attributes), { floatOnly: true, backward });
 }
 
 export type Operand = TensorMeta | number;
@@ -64,13 +78,30 @@ export function lowerOperands(ctx: LoweringContext, a: Value | number, b: Value 
 /** On two numbers a binary op is plain arithmetic (traced sizes when run), and typed so. */
 export type ScalarOverload = (a: number, b: number) => number;
 
-export function defineBinaryOp(name: string, onnxOp: string, scalar: (a: number, b: number) => number) {
+/**
+ * A broadcasting binary op. `backward` gives the gradient of each operand at the output's shape,
+ * as thunks (only wanted ones run); broadcasting is undone here, and number operands get none.
+ */
+export function defineBinaryOp(
+  name: string,
+  onnxOp: string,
+  scalar: (a: number, b: number) => number,
+  backward?: (ctx: BackwardContext<[Operand, Operand], TensorMeta>) => readonly [() => Tensor, () => Tensor],
+): ScalarOverload & Op<[Operand, Operand], TensorMeta> {
   return withScalarOverload(
     defineOp({
       name,
       infer: (a: Operand, b: Operand) => inferBinary(name, a, b),
       lower: (ctx, a, b) => ctx.emit(onnxOp, lowerOperands(ctx, a, b)),
       scalar,
+      ...(backward === undefined
+        ? {}
+        : {
+            backward: (ctx: BackwardContext<[Operand, Operand], TensorMeta>): ArgumentGradients => {
+              const [ga, gb] = backward(ctx);
+              return [operandGrad(ctx.args[0], ctx.needs[0], ga), operandGrad(ctx.args[1], ctx.needs[1], gb)];
+            },
+          }),
     }),
   );
 }
