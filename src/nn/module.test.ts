@@ -234,12 +234,13 @@ test('forward pre-hooks run before forward and may replace its arguments', () =>
 });
 
 test('parameters require grad by default, buffers do not; requiresGrad_(false) freezes; zeroGrad clears', () => {
-  const net = new nn.Sequential(new nn.Linear(3, 2), new nn.BatchNorm2d(2));
+  const linear = new nn.Linear(3, 2);
+  const net = new nn.Sequential(linear, new nn.BatchNorm2d(2));
   assert.ok(net.parameters().every((p) => p.requiresGrad));
   assert.ok(net.buffers().every((b) => !b.requiresGrad));
-  const loss = (): Tensor => (net[0] as nn.Linear).call(ones([1, 3])).sum();
+  const loss = (): Tensor => linear.call(ones([1, 3])).sum();
   loss().backward();
-  const weight = (net[0] as nn.Linear).weight;
+  const weight = linear.weight;
   assert.deepEqual(weight.grad!.toArray(), [
     [1, 1, 1],
     [1, 1, 1],
@@ -251,7 +252,7 @@ test('parameters require grad by default, buffers do not; requiresGrad_(false) f
   // A frozen parameter stays frozen in a clone and after a load that assigns new tensors.
   assert.equal(net.clone().parameters()[0]!.requiresGrad, false);
   net.loadStateDict(net.clone().stateDict(), { assign: true });
-  assert.equal((net[0] as nn.Linear).weight.requiresGrad, false);
+  assert.equal(linear.weight.requiresGrad, false);
 });
 
 test('loadStateDict copies values into the module\'s own tensors unless assign', () => {
