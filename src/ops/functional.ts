@@ -13,6 +13,7 @@ export { avgPool2d, type AvgPool2dOptions } from './avg-pool2d.js';
 export { batchNorm, batchNormStats, type BatchNormOptions } from './batch-norm.js';
 export { clamp, type ClampOptions } from './clamp.js';
 export { conv2d, type Conv2dOptions } from './conv2d.js';
+export { convTranspose2d, type ConvTranspose2dOptions } from './conv-transpose2d.js';
 export { div, type DivOptions } from './div.js';
 export { dropout, type DropoutOptions } from './dropout.js';
 export { eq } from './eq.js';

@@ -28,7 +28,7 @@ export function convWeightGrad(input: Tensor, gradOut: Tensor, weightShape: Shap
   const symmetric = top === bottom && left === right;
   const x = symmetric ? input : pad(input, [left, right, top, bottom]);
   const [n, c, h, w] = x.shape as [number, number, number, number];
-  const [outC, , oh, ow] = gradOut.shape as [number, number, number, number];
+  const [, outC, oh, ow] = gradOut.shape as [number, number, number, number];
   const xBatched = reshape(permute(reshape(x, [n, g, c / g, h, w]), [2, 1, 0, 3, 4]), [c / g, g * n, h, w]);
   const kernels = reshape(permute(reshape(gradOut, [n, g, outC / g, oh, ow]), [1, 2, 0, 3, 4]), [outC, n, oh, ow]);
   const perInput = conv2d(xBatched, kernels, null, {
