@@ -1,38 +1,11 @@
-import type { TensorMeta } from '../tensor/tensor.js';
+import type { Tensor, TensorMeta } from '../tensor/tensor.js';
 import type { LoweringContext } from './lowering.js';
-import { expectFloat, expectRank, expectTensor } from './helpers/checks.js';
+import { type AdaptiveSize, adaptiveOutputSize, adaptiveWindows, inferAdaptive } from './helpers/pooling.js';
+import { adaptiveMaxPool2dWithIndices } from './adaptive-max-pool2d-with-indices.js';
+import { routeToIndices, separableAdjoint } from './helpers/pooling-gradients.js';
 import { defineOp } from './registry.js';
 
-/** Output size: one int for both dims, or a pair in which null keeps the input's size. */
-export type AdaptiveSize = number | readonly (number | null)[];
-
-function outputSize(op: string, x: TensorMeta, size: AdaptiveSize): [number, number] {
-  const [h, w] = x.shape.slice(-2) as [number, number];
-  const pairSize = typeof size === 'number' ? [size, size] : size;
-  if (!Array.isArray(pairSize) || pairSize.length !== 2) {
-    throw new TypeError(`[${op}] outputSize must be an int or a pair, got ${JSON.stringify(size)}`);
-  }
-  const out = [pairSize[0] ?? h, pairSize[1] ?? w] as [number, number];
-  if (!out.every((d) => Number.isInteger(d) && d > 0))
-    throw new RangeError(`[${op}] outputSize must be positive, got ${JSON.stringify(size)}`);
-  return out;
-}
-
-function inferAdaptive(op: string, x: TensorMeta, size: AdaptiveSize): TensorMeta {
-  expectTensor(op, 'input', x);
-  expectFloat(op, 'input', x);
-  expectRank(op, 'input', x, [3, 4], 'expected (N, C, H, W) or (C, H, W)');
-  const [oh, ow] = outputSize(op, x, size);
-  return { dtype: x.dtype, shape: [...x.shape.slice(0, -2), oh, ow] };
-}
-
-/** PyTorch's adaptive windows: [floor(i * in / out), ceil((i + 1) * in / out)). */
-function windows(input: number, output: number): [number, number][] {
-  return Array.from({ length: output }, (_, i) => [
-    Math.floor((i * input) / output),
-    Math.ceil(((i + 1) * input) / output),
-  ]);
-}
+export type { AdaptiveSize };
 
 /**
  * Reduces each window along one axis and concatenates. Adaptive pooling is separable (every
@@ -56,7 +29,7 @@ function poolAxis(
       strides: kernel,
     });
   }
-  const parts = windows(input, output).map(([s, e]) => {
+  const parts = adaptiveWindows(input, output).map(([s, e]) => {
     const slice = ctx.emit('Slice', [x, ctx.int64s([s]), ctx.int64s([e]), ctx.int64s([axis])]);
     return ctx.emit(reduce, [slice], { axes: [axis], keepdims: 1 });
   });
@@ -72,7 +45,7 @@ function lowerAdaptive(
 ): string {
   const rank = x.shape.length;
   const [h, w] = x.shape.slice(-2) as [number, number];
-  const [oh, ow] = outputSize(op, x, size);
+  const [oh, ow] = adaptiveOutputSize(op, x, size);
   if (oh === 1 && ow === 1) return ctx.emit(reduce === 'ReduceMean' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x.name]);
   const rows = poolAxis(ctx, x.name, rank - 2, h, oh, reduce);
   return poolAxis(ctx, rows, rank - 1, w, ow, reduce);
@@ -89,6 +62,14 @@ export const adaptiveAvgPool2d = defineOp({
   shapeSpecific: true,
   lower: (ctx, x, size) =>
     lowerAdaptive(ctx, 'adaptive_avg_pool2d', x as TensorMeta & { name: string }, size, 'ReduceMean'),
+  backward: ({ grad, args: [x] }): [Tensor, null] => {
+    const [oh, ow] = grad.shape.slice(-2) as [number, number];
+    const alongAxis =
+      (size: number) =>
+      (rows: Tensor): Tensor =>
+        adaptiveAvgPool2d(rows, [size, null]);
+    return [separableAdjoint(grad, x.shape, alongAxis(oh), alongAxis(ow)), null];
+  },
 });
 
 /** Max pooling to a fixed output size, as `F.adaptive_max_pool2d` (values only). */
@@ -98,4 +79,9 @@ export const adaptiveMaxPool2d = defineOp({
   shapeSpecific: true,
   lower: (ctx, x, size) =>
     lowerAdaptive(ctx, 'adaptive_max_pool2d', x as TensorMeta & { name: string }, size, 'ReduceMax'),
+  // The forward keeps no indices (feature extraction never needs them): the rule recomputes them.
+  backward: ({ grad, args: [x, size] }) => [
+    routeToIndices(grad, adaptiveMaxPool2dWithIndices(x, size)[1]!, x.shape),
+    null,
+  ],
 });

@@ -1,5 +1,6 @@
-import type { TensorMeta } from '../tensor/tensor.js';
+import type { Tensor, TensorMeta } from '../tensor/tensor.js';
 import { type Pool2dOptions, inferPool2d, onnxPads, resolvePool } from './helpers/pooling.js';
+import { separableAdjoint } from './helpers/pooling-gradients.js';
 import { defineOp } from './registry.js';
 
 export interface AvgPool2dOptions extends Pool2dOptions {
@@ -35,5 +36,21 @@ export const avgPool2d = defineOp({
     const padded = ctx.emit('Pad', [x, ctx.int64s([0, 0, pt, pl, 0, 0, pt, pl])]);
     const endPads = [0, 0, extra[2]! - pt, extra[3]! - pl];
     return ctx.emit('AveragePool', [padded], { ...attributes, pads: endPads, count_include_pad: 0 });
+  },
+  // Each window's divisor is the product of its extents along H and W (counted or clipped), so the
+  // pool is separable and its adjoint is the per-axis pools' matrices transposed.
+  backward: ({ grad, args: [x, options] }) => {
+    const r = resolvePool('avg_pool2d', options);
+    const alongAxis =
+      (i: 0 | 1) =>
+      (rows: Tensor): Tensor =>
+        avgPool2d(rows, {
+          kernelSize: [r.kernel[i], 1],
+          stride: [r.stride[i], 1],
+          padding: [r.padding[i], 0],
+          ceilMode: r.ceilMode,
+          countIncludePad: options.countIncludePad ?? true,
+        });
+    return [separableAdjoint(grad, x.shape, alongAxis(0), alongAxis(1)), null];
   },
 });

@@ -7,6 +7,7 @@
 // Numeric ops: elementwise, reductions, normalisation, pooling, linear algebra.
 export { abs } from './abs.js';
 export { adaptiveAvgPool2d, adaptiveMaxPool2d, type AdaptiveSize } from './adaptive-avg-pool2d.js';
+export { adaptiveMaxPool2dWithIndices } from './adaptive-max-pool2d-with-indices.js';
 export { add } from './add.js';
 export { amax } from './amax.js';
 export { avgPool2d, type AvgPool2dOptions } from './avg-pool2d.js';
@@ -34,6 +35,7 @@ export { log } from './log.js';
 export { lt } from './lt.js';
 export { bmm, matmul } from './matmul.js';
 export { maxPool2d, type MaxPool2dOptions } from './max-pool2d.js';
+export { maxPool2dWithIndices } from './max-pool2d-with-indices.js';
 export { maximum } from './maximum.js';
 export { mean } from './mean.js';
 export { minimum } from './minimum.js';
@@ -61,6 +63,7 @@ export { pad, type PadOptions } from './pad.js';
 export { contiguous, permute, transpose } from './permute.js';
 export { reshape, view } from './reshape.js';
 export { roll } from './roll.js';
+export { gather } from './gather.js';
 export { newZeros } from './new-zeros.js';
 export { scatterAdd } from './scatter-add.js';
 export { size } from './size.js';

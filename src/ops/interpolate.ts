@@ -1,5 +1,6 @@
-import type { TensorMeta } from '../tensor/tensor.js';
+import type { Tensor, TensorMeta } from '../tensor/tensor.js';
 import { expectFloat, expectRank, expectTensor } from './helpers/checks.js';
+import { separableAdjoint } from './helpers/pooling-gradients.js';
 import { defineOp } from './registry.js';
 
 export interface InterpolateOptions {
@@ -65,5 +66,17 @@ export const interpolate = defineOp({
     const leading = ctx.emit('Shape', [x], { start: 0, end: 2 });
     const sizes = ctx.emit('Concat', [leading, ctx.int64s(size)], { axis: 0 });
     return ctx.emit('Resize', [x, '', '', sizes], attributes);
+  },
+  // Both modes weigh rows and columns independently, so the adjoint is the per-axis matrices transposed.
+  backward: ({ grad, args: [x, options] }) => {
+    const { scales } = resolve(x, options);
+    const alongAxis =
+      (i: 0 | 1) =>
+      (rows: Tensor): Tensor =>
+        interpolate(rows, {
+          ...options,
+          ...(scales === undefined ? { size: [grad.shape[2 + i]!, rows.shape[3]!] } : { scaleFactor: [scales[i], 1] }),
+        });
+    return [separableAdjoint(grad, x.shape, alongAxis(0), alongAxis(1)), null];
   },
 });

@@ -1,5 +1,7 @@
 import type { TensorMeta } from '../tensor/tensor.js';
 import { type Pool2dOptions, inferPool2d, onnxPads, resolvePool } from './helpers/pooling.js';
+import { routeToIndices } from './helpers/pooling-gradients.js';
+import { maxPool2dWithIndices } from './max-pool2d-with-indices.js';
 import { defineOp } from './registry.js';
 
 export interface MaxPool2dOptions extends Pool2dOptions {
@@ -25,4 +27,9 @@ export const maxPool2d = defineOp({
     const pads = onnxPads(r, x.shape.slice(-2) as [number, number], out);
     return ctx.emit('MaxPool', [x], { kernel_shape: r.kernel, strides: r.stride, pads, dilations: r.dilation });
   },
+  // The forward keeps no indices (feature extraction never needs them): the rule recomputes them.
+  backward: ({ grad, args: [x, options] }) => [
+    routeToIndices(grad, maxPool2dWithIndices(x, options)[1]!, x.shape),
+    null,
+  ],
 });

@@ -79,3 +79,35 @@ export function onnxPads(
   });
   return [r.padding[0], r.padding[1], end[0]!, end[1]!];
 }
+
+/** Output size: one int for both dims, or a pair in which null keeps the input's size. */
+export type AdaptiveSize = number | readonly (number | null)[];
+
+/** The [H, W] an adaptive pool of `x` gives for `size`. */
+export function adaptiveOutputSize(op: string, x: TensorMeta, size: AdaptiveSize): [number, number] {
+  const [h, w] = x.shape.slice(-2) as [number, number];
+  const pairSize = typeof size === 'number' ? [size, size] : size;
+  if (!Array.isArray(pairSize) || pairSize.length !== 2) {
+    throw new TypeError(`[${op}] outputSize must be an int or a pair, got ${JSON.stringify(size)}`);
+  }
+  const out = [pairSize[0] ?? h, pairSize[1] ?? w] as [number, number];
+  if (!out.every((d) => Number.isInteger(d) && d > 0))
+    throw new RangeError(`[${op}] outputSize must be positive, got ${JSON.stringify(size)}`);
+  return out;
+}
+
+export function inferAdaptive(op: string, x: TensorMeta, size: AdaptiveSize): TensorMeta {
+  expectTensor(op, 'input', x);
+  expectFloat(op, 'input', x);
+  expectRank(op, 'input', x, [3, 4], 'expected (N, C, H, W) or (C, H, W)');
+  const [oh, ow] = adaptiveOutputSize(op, x, size);
+  return { dtype: x.dtype, shape: [...x.shape.slice(0, -2), oh, ow] };
+}
+
+/** PyTorch's adaptive windows: [floor(i * in / out), ceil((i + 1) * in / out)). */
+export function adaptiveWindows(input: number, output: number): [number, number][] {
+  return Array.from({ length: output }, (_, i) => [
+    Math.floor((i * input) / output),
+    Math.ceil(((i + 1) * input) / output),
+  ]);
+}
