@@ -10,6 +10,7 @@ export { Dropout } from './layers/dropout.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from './layers/pooling.js';
 export { Flatten } from './layers/flatten.js';
 export { Sequential, ModuleList, ModuleDict } from './layers/containers.js';
+export { CrossEntropyLoss, MSELoss, BCEWithLogitsLoss, SmoothL1Loss } from './losses/index.js';
 export { MultiheadAttention, type MultiheadAttentionOptions } from './layers/multihead-attention.js';
 export { isBuiltinLayer } from './leaf.js';
 export * from './vision-ops/index.js';

@@ -54,6 +54,18 @@ export { sum } from './sum.js';
 export { tanh } from './tanh.js';
 export { maskedFill, where } from './where.js';
 
+// Losses (torch.nn.functional's), composed from the ops above.
+export {
+  binaryCrossEntropyWithLogits,
+  crossEntropy,
+  mseLoss,
+  smoothL1Loss,
+  type BinaryCrossEntropyWithLogitsOptions,
+  type CrossEntropyOptions,
+  type Reduction,
+  type SmoothL1LossOptions,
+} from './losses/index.js';
+
 // Shape and indexing ops.
 export { cat, stack } from './cat.js';
 export { expand, repeat } from './expand.js';
