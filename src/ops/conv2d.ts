@@ -5,6 +5,7 @@ import { convTranspose2d } from './conv-transpose2d.js';
 import { convWeightGrad } from './helpers/conv-weight-grad.js';
 import { cropTo } from './helpers/crop.js';
 import { expectFloat, expectInt, expectRank, expectSameDType, expectTensor, pair } from './helpers/checks.js';
+import type { LoweringContext, Value } from './lowering.js';
 import { defineOp } from './registry.js';
 import { sum } from './sum.js';
 
@@ -50,6 +51,20 @@ function resolve(kernel: readonly unknown[], options: Conv2dOptions): ResolvedCo
     pads = [ph, pw, ph, pw];
   }
   return { stride, dilation, groups, pads, same: padding === 'same' };
+}
+
+/**
+ * The input padded for a dilated 'same' convolution, which ONNX Runtime's SAME_UPPER refuses:
+ * dilation * (k - 1) in all, the odd pixel at the end, computed from the weight's shape in the
+ * graph so that one kernel still serves every weight size.
+ */
+function padSameDilated(ctx: LoweringContext, input: Value, weight: Value, dilation: [number, number]): string {
+  const kernel = ctx.emit('Shape', [weight], { start: 2, end: 4 });
+  const total = ctx.emit('Mul', [ctx.emit('Sub', [kernel, ctx.int64s([1, 1])]), ctx.int64s(dilation)]);
+  const begin = ctx.emit('Div', [total, ctx.int64s([2, 2])]);
+  const end = ctx.emit('Sub', [total, begin]);
+  const pads = ctx.emit('Concat', [ctx.int64s([0, 0]), begin, ctx.int64s([0, 0]), end], { axis: 0 });
+  return ctx.emit('Pad', [input, pads], { mode: 'constant' });
 }
 
 /**
@@ -120,10 +135,12 @@ export const conv2d = defineOp({
   },
   lower: (ctx, input, weight, bias = null, options = {}) => {
     const { stride, dilation, groups, pads, same } = resolve([], options);
-    const inputs = bias === null || bias === undefined ? [input, weight] : [input, weight, bias];
+    const dilated = dilation[0] !== 1 || dilation[1] !== 1;
+    const padded = same && dilated ? padSameDilated(ctx, input, weight, dilation) : input;
+    const inputs = bias === null || bias === undefined ? [padded, weight] : [padded, weight, bias];
     // 'same' (stride 1) is ONNX's SAME_UPPER, which, like PyTorch, pads the odd pixel at the end;
     // it lets one kernel serve every weight size.
-    const padding = same ? { auto_pad: 'SAME_UPPER' } : { pads };
+    const padding = !same ? { pads } : dilated ? {} : { auto_pad: 'SAME_UPPER' };
     return ctx.emit('Conv', inputs, { strides: stride, dilations: dilation, group: groups, ...padding });
   },
   backward: ({ grad, args: [input, weight, bias, options], needs }) => {

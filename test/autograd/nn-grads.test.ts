@@ -14,7 +14,7 @@ import { randn, tensor } from '../../src/tensor/creation.js';
 import { Generator } from '../../src/tensor/generator.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import '../../src/ops/tensor-methods.js';
-import { type FixtureCase, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
+import { type FixtureCase, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
 import { assertGradsMatch, gradcheck } from '../helpers/gradcheck.js';
 
 const NN_OPS = [
@@ -48,7 +48,7 @@ function leavesOf(c: FixtureCase): { named: Record<string, Tensor | null>; leave
   const leaves: Tensor[] = [];
   const expected: Tensor[] = [];
   for (const [name, t] of Object.entries(c.t)) {
-    if (name === 'gout' || name.startsWith('grad_')) continue;
+    if (name === 'gout' || name === 'out' || name.startsWith('grad_')) continue;
     const wanted = c.t[`grad_${name}`];
     named[name] = wanted === undefined ? t : t.detach().requiresGrad_();
     if (wanted !== undefined) {
@@ -64,6 +64,7 @@ describe('nn backward rules against PyTorch', () => {
     it(c.name, () => {
       const { named, leaves, expected } = leavesOf(c);
       const out = CALLS[c.name.split(':')[0]!]!(named, c.params);
+      if (c.t.out !== undefined) assertClose(out, c.t.out, {}, `${c.name} output`);
       const grads = grad(out, leaves, { gradOutputs: fixtureTensor(c, 'gout') });
       assertGradsMatch(grads, expected, { rtol: 1e-4, atol: 1e-4 }, c.name);
     });
