@@ -6,10 +6,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { grad } from '../../src/autograd/engine.js';
+import { type TapeEntry, differentiate, lowerOps } from '../../src/fx/autodiff.js';
 import * as F from '../../src/ops/functional.js';
+import { GraphBuilder } from '../../src/ops/lowering.js';
 import { getOp } from '../../src/ops/registry.js';
+import { NativeSession } from '../../src/runtime/native-session.js';
+import { encodeModel } from '../../src/runtime/onnx-model.js';
 import { randn, tensor } from '../../src/tensor/creation.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import '../../src/ops/tensor-methods.js';
 import { type FixtureCase, assertClose, loadFixture } from '../helpers/compare-with-torch.js';
 import { gradcheck } from '../helpers/gradcheck.js';
@@ -63,6 +67,35 @@ function inputsOf(c: FixtureCase): Tensor[] {
   return Object.keys(c.t).filter((k) => /^x\d+$/.test(k)).sort().map((k) => c.t[k]!);
 }
 
+/** The used outputs as one tensor (list outputs flattened and joined), for single-output checks. */
+function joined(out: Tensor | readonly Tensor[]): Tensor {
+  const outs = usedOutputs(out);
+  return outs.length === 1 ? outs[0]! : F.cat(outs.map((o) => F.reshape(o, [-1])));
+}
+
+/**
+ * The input gradients when the rules are lowered into one ONNX graph with the forward (symbolic
+ * differentiation), which only works if they read shapes and dtypes, never data.
+ */
+function symbolicGradients(c: FixtureCase): Tensor[] {
+  const given = inputsOf(c);
+  const gouts = Object.keys(c.t).filter((k) => k.startsWith('gout')).sort().map((k) => c.t[k]!);
+  const gout = gouts.length === 1 ? gouts[0]! : F.cat(gouts.map((g) => F.reshape(g, [-1])));
+  const builder = new GraphBuilder();
+  const inputs = given.map((t, i) => builder.addInput(`in${i}`, t.dtype, t.shape));
+  const seed = builder.addInput('gout', gout.dtype, gout.shape);
+  const tape: TapeEntry[] = [];
+  const [out] = lowerOps(builder, inputs, (...xs) => [joined(CALLS[c.name]!(...xs))], tape);
+  const grads = differentiate(builder, tape, out!, inputs, seed);
+  const outputs = grads.map((g, i) => ({ name: builder.rename(g!.name, `grad_${i}`), dtype: g!.dtype }));
+  const session = new NativeSession(encodeModel(builder.finish('grads', outputs)), {
+    intraOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const results = session.run([...given, gout].map((t) => ({ type: t.dtype, dims: t.shape, data: t.data })));
+  return results.map((r, i) => new Tensor(grads[i]!.dtype, r.dims, r.data as never));
+}
+
 /** A list output's used pieces (those with an upstream gradient; the last stays unused). */
 function usedOutputs(out: Tensor | readonly Tensor[]): Tensor[] {
   if (!Array.isArray(out)) return [out as Tensor];
@@ -83,13 +116,13 @@ describe('backward of the shape, layout and indexing ops', () => {
       grads.forEach((g, i) => assertClose(g, c.t[`gx${i}`]!, {}, `${c.name} gx${i}`));
     });
 
+    it(`${c.name}: gives PyTorch's input gradients when differentiated symbolically (one ONNX graph)`, () => {
+      symbolicGradients(c).forEach((g, i) => assertClose(g, c.t[`gx${i}`]!, {}, `${c.name} gx${i}`));
+    });
+
     it(`${c.name}: matches finite differences on float64`, () => {
       const call = CALLS[c.name]!;
-      const flat = (...xs: Tensor[]): Tensor => {
-        const outs = usedOutputs(call(...xs));
-        return outs.length === 1 ? outs[0]! : F.cat(outs.map((o) => F.reshape(o, [-1])));
-      };
-      gradcheck(flat, inputsOf(c).map((x) => x.to('float64')));
+      gradcheck((...xs) => joined(call(...xs)), inputsOf(c).map((x) => x.to('float64')));
     });
   }
 
