@@ -30,3 +30,12 @@ export class StateDictError extends Error {
     super(message);
   }
 }
+
+/**
+ * Autograd used in a way it cannot follow, where PyTorch raises a RuntimeError: backward from a
+ * tensor that does not require grad, a second backward through a freed graph, an op with no
+ * derivative, a gradient of the wrong shape.
+ */
+export class AutogradError extends Error {
+  override name = 'AutogradError';
+}

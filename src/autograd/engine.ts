@@ -14,7 +14,7 @@ import type { GradFn, TensorInput } from './grad-fn.js';
 import { isGradEnabled, setGradEnabled } from './grad-mode.js';
 
 export interface BackwardOptions {
-  /** Keep the graph's saved tensors so that backward can run through it again (default false). */
+  /** Keep the graph's saved tensors so that backward can run through it again (default: createGraph). */
   retainGraph?: boolean;
   /** Record the backward pass itself, for higher-order gradients (default false). */
   createGraph?: boolean;
@@ -62,7 +62,7 @@ function seed(output: Tensor, gradient: Tensor | null | undefined, index: number
         `${index} has shape ${formatShape(output.shape)}`,
     );
   }
-  return gradient;
+  return gradient.dtype === output.dtype ? gradient : to(gradient, output.dtype);
 }
 
 /** Every node reachable from `roots`, and how many edges lead into each from reachable nodes. */
@@ -198,7 +198,7 @@ function run(outputs: readonly Tensor[], seeds: readonly Tensor[], options: Back
         dependencies.set(next, left);
         if (left === 0) ready.push(next);
       }
-      if (options.retainGraph !== true) fn.release();
+      if (!(options.retainGraph ?? options.createGraph === true)) fn.release();
     }
   } finally {
     setGradEnabled(previousMode);

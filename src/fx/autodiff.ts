@@ -12,6 +12,7 @@ import { type GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import type { AnyOp } from '../ops/op.js';
 import { TRACED, type TracingHook, withTracingHook } from '../ops/tracing-hook.js';
 import { full } from '../tensor/creation.js';
+import { isFloating } from '../tensor/dtype.js';
 import { Tensor, type TensorMeta } from '../tensor/tensor.js';
 
 /** One op applied during lowering: what its backward rule needs. */
@@ -62,7 +63,8 @@ function mapTensors(x: unknown, f: (v: Value) => unknown): unknown {
  * ops' shape rules; onto `tape` too when given, so that they can be differentiated in turn.
  */
 class LoweringHook implements TracingHook {
-  private constants = 0;
+  /** Counts constants across hooks, as several write into one graph. */
+  private static constants = 0;
 
   constructor(
     private readonly builder: GraphBuilder,
@@ -72,7 +74,7 @@ class LoweringHook implements TracingHook {
   /** A real tensor a rule made (a constant, a mask) becomes an initializer. */
   constant(t: Tensor): SymbolicTensor {
     const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    const name = this.builder.addInitializer(`%grad_const_${this.constants++}`, t.dtype, t.shape, raw.slice());
+    const name = this.builder.addInitializer(`%grad_const_${LoweringHook.constants++}`, t.dtype, t.shape, raw.slice());
     return new SymbolicTensor(name, t.dtype, t.shape);
   }
 
@@ -118,13 +120,17 @@ export function lowerOps(
   );
 }
 
-/** The value names computed from any of `sources`, following the tape forward. */
+/**
+ * The value names computed from any of `sources`, following the tape forward. Integer and boolean
+ * results (argmax, comparisons) carry no gradient, so the chain stops there, as in eager autograd.
+ */
 function dependents(tape: readonly TapeEntry[], sources: readonly Value[]): Set<string> {
   const found = new Set(sources.map((s) => s.name));
   const reads = (a: unknown): boolean =>
     isValue(a) ? found.has(a.name) : Array.isArray(a) ? a.some(reads) : false;
   for (const entry of tape) {
-    if (entry.args.some(reads)) for (const o of entry.outputs) found.add(o.name);
+    if (!entry.args.some(reads)) continue;
+    for (const o of entry.outputs) if (isFloating(o.dtype)) found.add(o.name);
   }
   return found;
 }

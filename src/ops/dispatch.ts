@@ -1,6 +1,7 @@
 /**
  * Calling an op: record it when tracing, otherwise run it eagerly as a cached one-op ONNX model.
  */
+import { recordOp } from '../autograd/grad-fn.js';
 import { getKernel } from '../runtime/kernel-cache.js';
 import { checkOutputsFit } from '../runtime/memory.js';
 import type { RawTensor } from '../runtime/native-session.js';
@@ -86,7 +87,9 @@ export function runEager(op: AnyOp, args: readonly unknown[]): unknown {
   }
   const feeds: RawTensor[] = tensors.map((t) => ({ type: t.dtype, dims: t.shape, data: t.data }));
   const outputs = kernel.run([...feeds, ...b.constantFeeds]).map(toTensor);
-  return Array.isArray(inferred) ? outputs : outputs[0];
+  const result = Array.isArray(inferred) ? outputs : outputs[0];
+  recordOp(op, args, result);
+  return result;
 }
 
 /** The entry point of every op call: functional, method, and module code alike. */

@@ -10,6 +10,7 @@ export { adaptiveAvgPool2d, adaptiveMaxPool2d, type AdaptiveSize } from './adapt
 export { adaptiveMaxPool2dWithIndices } from './adaptive-max-pool2d-with-indices.js';
 export { add } from './add.js';
 export { amax } from './amax.js';
+export { argmax } from './argmax.js';
 export { avgPool2d, type AvgPool2dOptions } from './avg-pool2d.js';
 export { batchNorm, batchNormStats, type BatchNormOptions } from './batch-norm.js';
 export { clamp, type ClampOptions } from './clamp.js';
@@ -75,8 +76,8 @@ export { pad, type PadOptions } from './pad.js';
 export { contiguous, permute, transpose } from './permute.js';
 export { reshape, view } from './reshape.js';
 export { roll } from './roll.js';
-export { gather } from './gather.js';
 export { newZeros } from './new-zeros.js';
+export { gather } from './gather.js';
 export { scatterAdd } from './scatter-add.js';
 export { size } from './size.js';
 export { chunk, split } from './split.js';

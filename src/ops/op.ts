@@ -12,6 +12,9 @@
  * - optionally `direct`: a pure-JS implementation for calls that only move metadata (`size`, `getitem`
  *   on a list of sizes). It is tried first, by eager calls and by shape propagation alike; returning
  *   `undefined` declines, and the call proceeds with `infer` and the kernel.
+ * - `backward`: the op's derivative, written with ops (so it runs eagerly on the same kernels, and
+ *   traces and exports like any other code). An op without one raises "is not differentiable" when
+ *   backward reaches it; ops whose results are never floating point (comparisons) need none.
  *
  * From this one definition come the functional API (`F.relu`), the `Tensor` method (`x.relu()`),
  * tracing (a traced argument records a node instead of running) and export.
@@ -42,7 +45,26 @@ export interface OpSpec<A extends unknown[], R> {
   shapeSpecific?: boolean;
   scalar?: (...args: number[]) => number;
   direct?: (...args: PublicArgs<A>) => Public<R> | undefined;
+  backward?: (ctx: BackwardContext<A, R>) => ArgumentGradients;
 }
+
+/** What a backward rule reads. Tensors are real tensors when eager, traced values when traced. */
+export interface BackwardContext<A extends unknown[], R> {
+  /** The gradient of the output (for a list-valued op, one per output; zeros for an unused one). */
+  grad: Public<R>;
+  /** The op's arguments as it was called. */
+  args: PublicArgs<A>;
+  /** The op's result. */
+  output: Public<R>;
+  /** Per argument, whether its gradient is wanted (a rule may skip the others and return null). */
+  needs: readonly boolean[];
+}
+
+/**
+ * The gradients of the arguments, by position: a tensor for a tensor argument (its shape), a list
+ * for a list argument (`cat`'s), null or undefined where none is wanted or there is none.
+ */
+export type ArgumentGradients = readonly unknown[];
 
 /** A registered op: callable as users call it (`F.relu(x)`), carrying its spec. */
 export type Op<A extends unknown[] = unknown[], R = unknown> = ((...args: PublicArgs<A>) => Public<R>) &

@@ -3,6 +3,8 @@
  * call. Each method is listed twice below, once for its type and once for the prototype, and
  * nothing else is written per method.
  */
+// `tensor.backward()` comes with the methods, from the autograd engine.
+import '../autograd/tensor-backward.js';
 import { Tensor } from '../tensor/tensor.js';
 import { callOp } from './dispatch.js';
 import * as F from './functional.js';
@@ -17,6 +19,7 @@ declare module '../tensor/tensor.js' {
     abs: Method<typeof F.abs>;
     add: Method<typeof F.add>;
     amax: Method<typeof F.amax>;
+    argmax: Method<typeof F.argmax>;
     bmm: Method<typeof F.bmm>;
     clamp: Method<typeof F.clamp>;
     div: Method<typeof F.div>;
@@ -68,6 +71,7 @@ const methods: Record<string, unknown> = {
   abs: F.abs,
   add: F.add,
   amax: F.amax,
+  argmax: F.argmax,
   bmm: F.bmm,
   clamp: F.clamp,
   div: F.div,

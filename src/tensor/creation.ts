@@ -6,6 +6,14 @@ import { type NestedArray, Tensor } from './tensor.js';
 
 export interface CreationOptions<D extends DType = DType> {
   dtype?: D;
+  /** Record ops on the new tensor for `backward` (floating-point dtypes only), as torch's `requires_grad`. */
+  requiresGrad?: boolean;
+}
+
+/** Applies the `requiresGrad` creation option. */
+function withGradFlag<T extends Tensor>(t: T, options: CreationOptions): T {
+  if (options.requiresGrad !== undefined) t.requiresGrad = options.requiresGrad;
+  return t;
 }
 
 export interface RandomOptions extends CreationOptions<'float32' | 'float64'> {
@@ -66,12 +74,15 @@ export function tensor<D extends DType = 'float32'>(
   if (dtype === 'int64') {
     const out = new BigInt64Array(flat.length);
     flat.forEach((v, i) => (out[i] = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)))));
-    return new Tensor(dtype, shape, out as StorageOf[D]);
+    return withGradFlag(new Tensor(dtype, shape, out as StorageOf[D]), options);
   }
-  return new Tensor(
-    dtype,
-    shape,
-    fillStorage(dtype, flat.length, (i) => Number(flat[i])),
+  return withGradFlag(
+    new Tensor(
+      dtype,
+      shape,
+      fillStorage(dtype, flat.length, (i) => Number(flat[i])),
+    ),
+    options,
   );
 }
 
@@ -84,11 +95,7 @@ export function full<D extends DType = 'float32'>(
   checkShape(shape, 'full');
   const dtype = (options.dtype ?? 'float32') as D;
   checkDType(dtype, 'full');
-  return new Tensor(
-    dtype,
-    shape,
-    fillStorage(dtype, numel(shape), () => value),
-  );
+  return withGradFlag(new Tensor(dtype, shape, fillStorage(dtype, numel(shape), () => value)), options);
 }
 
 export function zeros<D extends DType = 'float32'>(shape: Shape, options: CreationOptions<D> = {}): Tensor<D> {
@@ -110,33 +117,23 @@ export function arange(start: number, end?: number, step = 1, options: CreationO
   const integral = [lo, hi, step].every(Number.isInteger);
   const dtype = options.dtype ?? (integral ? 'int64' : 'float32');
   checkDType(dtype, 'arange');
-  return new Tensor(
-    dtype,
-    [length],
-    fillStorage(dtype, length, (i) => lo + i * step),
-  );
+  return withGradFlag(new Tensor(dtype, [length], fillStorage(dtype, length, (i) => lo + i * step)), options);
 }
 
 /** Uniform samples in [0, 1), like `torch.rand`. */
 export function rand(shape: Shape, options: RandomOptions = {}): Tensor {
   checkShape(shape, 'rand');
   const g = options.generator ?? defaultGenerator;
-  return new Tensor(
-    options.dtype ?? 'float32',
-    shape,
-    fillStorage(options.dtype ?? 'float32', numel(shape), () => g.uniform()),
-  );
+  const dtype = options.dtype ?? 'float32';
+  return withGradFlag(new Tensor(dtype, shape, fillStorage(dtype, numel(shape), () => g.uniform())), options);
 }
 
 /** Standard normal samples, like `torch.randn`. */
 export function randn(shape: Shape, options: RandomOptions = {}): Tensor {
   checkShape(shape, 'randn');
   const g = options.generator ?? defaultGenerator;
-  return new Tensor(
-    options.dtype ?? 'float32',
-    shape,
-    fillStorage(options.dtype ?? 'float32', numel(shape), () => g.normal()),
-  );
+  const dtype = options.dtype ?? 'float32';
+  return withGradFlag(new Tensor(dtype, shape, fillStorage(dtype, numel(shape), () => g.normal())), options);
 }
 
 /** Wraps existing typed-array data without copying. */

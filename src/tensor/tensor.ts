@@ -6,8 +6,10 @@
  * The op methods (`x.relu()`, `x.add(y)`, ...) are installed by the ops layer from the op
  * registry, so that an op is written once; see src/ops/tensor-methods.ts.
  */
-import { type DType, type Storage, type StorageOf, storageMatches } from './dtype.js';
+import { AutogradError } from '../errors.js';
+import { type DType, type Storage, type StorageOf, isFloating, storageMatches } from './dtype.js';
 import { type Shape, formatShape, numel } from './shape.js';
+import type { GradFn } from '../autograd/grad-fn.js';
 
 export type NestedArray<T> = T | NestedArray<T>[];
 
@@ -16,6 +18,19 @@ export class Tensor<D extends DType = DType> {
   readonly shape: Shape;
   /** Contiguous row-major element data; int64 is a BigInt64Array, bool a Uint8Array of 0/1. */
   readonly data: StorageOf[D];
+
+  // Autograd's record, as PyTorch keeps it on every tensor (src/autograd/ reads and writes it).
+  #requiresGrad = false;
+  /** Set once the flag was chosen (by a user, or by a module for its parameters). */
+  requiresGradDecided = false;
+  /** The accumulated gradient of a leaf that requires grad, after `backward`; null before. */
+  grad: Tensor | null = null;
+  /** The backward step that made this tensor: null for leaves (tensors not made by a recorded op). */
+  gradFn: GradFn | null = null;
+  /** Which output of `gradFn` this tensor is (ops such as `split` have several). */
+  outputNr = 0;
+  /** Whether `backward` stores this non-leaf's gradient in `.grad` (see `retainGrad`). */
+  retainsGrad = false;
 
   constructor(dtype: D, shape: Shape, data: StorageOf[D]) {
     if (!storageMatches(dtype, data)) {
@@ -32,6 +47,55 @@ export class Tensor<D extends DType = DType> {
     this.dtype = dtype;
     this.shape = Object.freeze([...shape]);
     this.data = data;
+  }
+
+  /**
+   * Whether ops on this tensor are recorded for `backward`. A leaf (a tensor no recorded op made)
+   * may be switched; a non-leaf requires grad because an input did.
+   */
+  get requiresGrad(): boolean {
+    return this.#requiresGrad;
+  }
+
+  set requiresGrad(flag: boolean) {
+    if (flag && !isFloating(this.dtype)) {
+      throw new AutogradError(
+        `[requiresGrad] only tensors of floating-point dtype can require gradients, got ${this.dtype}`,
+      );
+    }
+    if (!flag && this.gradFn !== null) {
+      throw new AutogradError(
+        '[requiresGrad] you can only change requiresGrad flags of leaf tensors; use detach() for a tensor ' +
+          'that does not require grad',
+      );
+    }
+    this.#requiresGrad = flag;
+    this.requiresGradDecided = true;
+  }
+
+  /** True for a tensor no recorded op made: one created by the user, a parameter, or a `detach()`. */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /** Sets `requiresGrad` (default true) and returns this tensor, as `tensor.requires_grad_()`. */
+  requiresGrad_(flag = true): this {
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Makes `backward` store this non-leaf tensor's gradient in `.grad`, as `tensor.retain_grad()`. */
+  retainGrad(): this {
+    if (!this.requiresGrad) {
+      throw new AutogradError("[retainGrad] can't retain grad on a tensor that doesn't require grad");
+    }
+    if (!this.isLeaf) this.retainsGrad = true;
+    return this;
+  }
+
+  /** The same data with no autograd history: a new leaf that does not require grad. */
+  detach(): Tensor<D> {
+    return new Tensor(this.dtype, this.shape, this.data);
   }
 
   /** Number of dimensions. */
