@@ -139,6 +139,14 @@ describe('nn backward rules against finite differences', () => {
   it('group_norm', () => gradcheck((x, w, b) => F.groupNorm(x, 2, w, b), [r([2, 4, 3]), r([4]), r([4])]));
 });
 
+it('conv_transpose2d refuses an output padding as large as both stride and dilation, as PyTorch', () => {
+  assert.throws(
+    () => F.convTranspose2d(randn([1, 2, 3, 3]), randn([2, 2, 3, 3]), null, { stride: 2, outputPadding: 2 }),
+    (e: Error) =>
+      e instanceof RangeError && /output padding must be smaller than either stride or dilation/.test(e.message),
+  );
+});
+
 describe('dropout backward', () => {
   it("is the mask scaled by 1/(1-p): zero exactly where the output is, and the mask's scale elsewhere", () => {
     const x = randn([400], { generator: new Generator(1) }).add(10).requiresGrad_();
