@@ -11,6 +11,7 @@
  */
 import { noGrad } from '../autograd/grad-mode.js';
 import { zeros } from '../tensor/creation.js';
+import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Per-parameter state: tensors (buffers, moments) and numbers (the step count). */
@@ -162,11 +163,22 @@ export abstract class Optimizer<O extends object> {
       for (const group of this.paramGroups) {
         for (const param of group.params) {
           if (param.grad === null) continue;
+          checkGradShape(this.constructor.name, param, param.grad);
           const next = update(param, param.grad, this.stateOf(param), group);
           param.data.set(next.data as never);
         }
       }
     });
+  }
+}
+
+/** A gradient must have its param's shape: one that broadcasts would write another param's worth of values. */
+function checkGradShape(optimizer: string, param: Tensor, grad: Tensor): void {
+  if (grad.shape.join() !== param.shape.join() || grad.dtype !== param.dtype) {
+    throw new RangeError(
+      `[${optimizer}] a parameter of shape ${formatShape(param.shape)} (${param.dtype}) has a gradient of shape ` +
+        `${formatShape(grad.shape)} (${grad.dtype}); .grad must match its tensor's shape and dtype`,
+    );
   }
 }
 

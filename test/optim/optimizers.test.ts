@@ -63,6 +63,16 @@ describe("optimizer options are checked with PyTorch's wording", () => {
   for (const [name, make, message] of cases) {
     it(name, () => assert.throws(make, (e: unknown) => e instanceof RangeError && message.test(e.message)));
   }
+  it('a gradient of another shape than its param is a RangeError', () => {
+    const q = tensor([1, 2, 3]).requiresGrad_();
+    q.grad = tensor([1]);
+    assert.throws(
+      () => new SGD([q]).step(),
+      (e: unknown) =>
+        e instanceof RangeError && /parameter of shape \[3\] \(float32\) has a gradient of shape \[1\]/.test(e.message),
+    );
+  });
+
   it('a single tensor instead of a list is a TypeError', () => {
     assert.throws(
       () => new SGD(p as never),
