@@ -45,3 +45,12 @@ export {
 } from './fx/index.js';
 export type { TracerOptions, TraceOptions, ExportOptions, CompileOptions } from './fx/index.js';
 export { slice, Slice } from './ops/getitem.js';
+export {
+  gradCam,
+  exportGradCam,
+  compileGradCam,
+  CompiledGradCam,
+  type GradCamOptions,
+  type GradCamResult,
+  type ExportGradCamOptions,
+} from './explain/grad-cam.js';
