@@ -109,9 +109,7 @@ export const convTranspose2d = defineOp({
     const [ph, pw] = padding;
     return [
       needs[0] ? cropTo(conv2d(grad, weight, null, { stride, padding, dilation, groups }), input.shape) : null,
-      needs[1]
-        ? convWeightGrad(grad, input, weight.shape, { stride, dilation, groups, pads: [ph, pw, ph, pw] })
-        : null,
+      needs[1] ? convWeightGrad(grad, input, weight.shape, { stride, dilation, groups, pads: [ph, pw, ph, pw] }) : null,
       needs[2] === true && bias !== null && bias !== undefined ? sum(grad, [0, 2, 3]) : null,
     ];
   },

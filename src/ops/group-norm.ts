@@ -67,9 +67,7 @@ export const groupNorm = defineOp({
         ? reshape(standardizeBackward(reshape(gradXhat, grouped), normalized, [2]), [...x.shape])
         : null,
       null,
-      needs[2] === true && hasWeight
-        ? sum(mul(grad, reshape(normalized.xhat, [...x.shape])), channelAxes)
-        : null,
+      needs[2] === true && hasWeight ? sum(mul(grad, reshape(normalized.xhat, [...x.shape])), channelAxes) : null,
       needs[3] === true && bias !== null && bias !== undefined ? sum(grad, channelAxes) : null,
       null,
     ];

@@ -88,30 +88,36 @@ describe('nn backward rules against PyTorch', () => {
 
 describe('nn backward rules against finite differences', () => {
   const gen = new Generator(3);
-  const r = (shape: number[], dtype: 'float32' | 'float64' = 'float64'): Tensor => randn(shape, { dtype, generator: gen });
+  const r = (shape: number[], dtype: 'float32' | 'float64' = 'float64'): Tensor =>
+    randn(shape, { dtype, generator: gen });
 
   // ONNX Runtime has no float64 Conv or ConvTranspose: float32 with gradcheck's looser tolerance.
   it('conv2d (strided, grouped, padded; float32)', () => {
-    gradcheck((x, w, b) => F.conv2d(x, w, b, { stride: 2, padding: 1, groups: 2 }), [
-      r([1, 2, 4, 3], 'float32'),
-      r([4, 1, 3, 2], 'float32'),
-      r([4], 'float32'),
-    ]);
+    gradcheck(
+      (x, w, b) => F.conv2d(x, w, b, { stride: 2, padding: 1, groups: 2 }),
+      [r([1, 2, 4, 3], 'float32'), r([4, 1, 3, 2], 'float32'), r([4], 'float32')],
+    );
+  });
+
+  it('conv2d with a 1x1 kernel, strided and padded, on one image (float32)', () => {
+    gradcheck(
+      (x, w) => F.conv2d(x, w, null, { stride: 2, padding: 1 }),
+      [r([1, 2, 3, 4], 'float32'), r([3, 2, 1, 1], 'float32')],
+    );
   });
 
   it("conv2d with padding='same' and an even kernel (float32)", () => {
-    gradcheck((x, w) => F.conv2d(x, w, null, { padding: 'same' }), [
-      r([1, 1, 4, 4], 'float32'),
-      r([2, 1, 2, 2], 'float32'),
-    ]);
+    gradcheck(
+      (x, w) => F.conv2d(x, w, null, { padding: 'same' }),
+      [r([1, 1, 4, 4], 'float32'), r([2, 1, 2, 2], 'float32')],
+    );
   });
 
   it('conv_transpose2d (float32)', () => {
-    gradcheck((x, w, b) => F.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }), [
-      r([1, 2, 3, 2], 'float32'),
-      r([2, 2, 3, 3], 'float32'),
-      r([2], 'float32'),
-    ]);
+    gradcheck(
+      (x, w, b) => F.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }),
+      [r([1, 2, 3, 2], 'float32'), r([2, 2, 3, 3], 'float32'), r([2], 'float32')],
+    );
   });
 
   it('linear', () => gradcheck((x, w, b) => F.linear(x, w, b), [r([2, 2, 3]), r([2, 3]), r([2])]));
@@ -126,11 +132,10 @@ describe('nn backward rules against finite differences', () => {
     const runningMean = r([2]);
     const runningVar = r([2]).abs().add(0.5);
     for (const training of [true, false]) {
-      gradcheck((x, w, b) => F.batchNorm(x, runningMean, runningVar, w, b, { training }), [
-        r([3, 2, 2, 2]),
-        r([2]),
-        r([2]),
-      ]);
+      gradcheck(
+        (x, w, b) => F.batchNorm(x, runningMean, runningVar, w, b, { training }),
+        [r([3, 2, 2, 2]), r([2]), r([2])],
+      );
     }
   });
 
@@ -149,7 +154,9 @@ it('conv_transpose2d refuses an output padding as large as both stride and dilat
 
 describe('dropout backward', () => {
   it("is the mask scaled by 1/(1-p): zero exactly where the output is, and the mask's scale elsewhere", () => {
-    const x = randn([400], { generator: new Generator(1) }).add(10).requiresGrad_();
+    const x = randn([400], { generator: new Generator(1) })
+      .add(10)
+      .requiresGrad_();
     const y = F.dropout(x, { p: 0.3 });
     const [dx] = grad(y.sum(), [x]);
     const out = y.toArray() as number[];

@@ -1,9 +1,12 @@
 import type { Shape } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { conv2d } from '../conv2d.js';
+import { getitem, slice } from '../getitem.js';
+import { matmul } from '../matmul.js';
 import { pad } from '../pad.js';
 import { permute, transpose } from '../permute.js';
 import { reshape } from '../reshape.js';
+import { sum } from '../sum.js';
 import { cropTo } from './crop.js';
 
 export interface ConvGeometry {
@@ -16,17 +19,52 @@ export interface ConvGeometry {
 
 /**
  * The gradient of a convolution's weight (shape `weightShape`), given its input and the gradient
- * of its output, as one grouped convolution: the input's channels of a group become a batch, the
- * images of the batch become channels, and the output gradient becomes the kernel. Stride and
- * dilation swap roles. Each group meets only its own output channels, so a depthwise
- * convolution costs as much as its forward, not channels² as much.
+ * of its output. A 1x1 kernel without groups gives one matrix product; anything else, one grouped
+ * convolution, so that a depthwise convolution costs about what its forward does instead of
+ * computing every pair of channels. (Measured on resnet50's shapes: the product is 3-10x faster
+ * for 1x1 kernels, whose convolution below runs one small product per input channel; for 3x3
+ * and 7x7 kernels, gathering the kH·kW shifted slices for a product costs more than it saves.)
  */
 export function convWeightGrad(input: Tensor, gradOut: Tensor, weightShape: Shape, conv: ConvGeometry): Tensor {
+  const pointwise = weightShape[2] === 1 && weightShape[3] === 1 && conv.groups === 1;
+  return pointwise
+    ? pointwiseWeightGrad(input, gradOut, weightShape, conv)
+    : groupedWeightGrad(input, gradOut, weightShape, conv);
+}
+
+function padded(input: Tensor, [top, left, bottom, right]: ConvGeometry['pads']): Tensor {
+  return top === 0 && left === 0 && bottom === 0 && right === 0 ? input : pad(input, [left, right, top, bottom]);
+}
+
+/** dW[o, c] = Σ G[n, o, i, j] · X[n, c, i·s, j·s]: the input's strided pixels against the output gradient. */
+function pointwiseWeightGrad(input: Tensor, gradOut: Tensor, weightShape: Shape, conv: ConvGeometry): Tensor {
+  const { stride, pads } = conv;
+  const [, outC, oh, ow] = gradOut.shape as [number, number, number, number];
+  let x = padded(input, pads);
+  if (x.shape[2] !== oh || x.shape[3] !== ow) {
+    x = getitem(x, [
+      slice(),
+      slice(),
+      slice(0, stride[0] * (oh - 1) + 1, stride[0]),
+      slice(0, stride[1] * (ow - 1) + 1, stride[1]),
+    ]);
+  }
+  const [n, c] = x.shape as [number, number];
+  const perImage = matmul(reshape(gradOut, [n, outC, oh * ow]), transpose(reshape(x, [n, c, oh * ow]), 1, 2));
+  return reshape(n === 1 ? perImage : sum(perImage, [0]), [...weightShape]);
+}
+
+/**
+ * With groups, one grouped convolution: the input's channels of a group become a batch, the
+ * images of the batch become channels, and the output gradient becomes the kernel; stride and
+ * dilation swap roles. Each group meets only its own output channels.
+ */
+function groupedWeightGrad(input: Tensor, gradOut: Tensor, weightShape: Shape, conv: ConvGeometry): Tensor {
   const { stride, dilation, groups: g, pads } = conv;
   const [top, left, bottom, right] = pads;
   // Asymmetric padding ('same' with an even kernel) is applied here; conv2d pads symmetrically.
   const symmetric = top === bottom && left === right;
-  const x = symmetric ? input : pad(input, [left, right, top, bottom]);
+  const x = symmetric ? input : padded(input, pads);
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [, outC, oh, ow] = gradOut.shape as [number, number, number, number];
   const xBatched = reshape(permute(reshape(x, [n, g, c / g, h, w]), [2, 1, 0, 3, 4]), [c / g, g * n, h, w]);
