@@ -98,21 +98,31 @@ class LoweringHook implements TracingHook {
 }
 
 /**
- * Runs `fn` with ops on graph values lowered into `builder`: `fn` gets each value of `values` as
- * a tensor stand-in, and what it returns comes back as ONNX values. With `tape`, the ops are
+ * Runs `fn` with ops on graph values lowered into `builder`: `fn` gets each of `values` with its
+ * ONNX values (also inside arrays and plain objects: a feature extractor's dict) as tensor
+ * stand-ins, and the tensors it returns come back as ONNX values. With `tape`, the ops are
  * recorded for `differentiate` (a loss or a score computed after a model's graph, say).
  * @example
  * const [score] = lowerOps(builder, [logits], (l) => [l.mul(oneHot).sum()], tape);
  */
 export function lowerOps(
   builder: GraphBuilder,
-  values: readonly Value[],
-  fn: (...tensors: Tensor[]) => readonly unknown[],
+  values: readonly unknown[],
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the caller knows the structure it passed
+  fn: (...tensors: any[]) => readonly unknown[],
   tape?: TapeEntry[],
 ): Value[] {
   const hook = new LoweringHook(builder, tape);
+  const stand = (x: unknown): unknown => {
+    if (isValue(x)) return symbolic(x);
+    if (Array.isArray(x)) return x.map(stand);
+    if (typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
+      return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, stand(v)]));
+    }
+    return x;
+  };
   return withTracingHook(hook, () =>
-    fn(...(values.map(symbolic) as unknown as Tensor[])).map((r) => {
+    fn(...values.map(stand)).map((r) => {
       if (r instanceof SymbolicTensor) return r;
       if (r instanceof Tensor) return hook.constant(r);
       throw new TypeError(`[lowerOps] the function must return tensors computed from its arguments, got ${String(r)}`);

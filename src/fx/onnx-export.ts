@@ -60,6 +60,8 @@ interface ExportContext {
   subgraphs: Map<Module, Graph>;
   /** When gradients are wanted: every op lowered, in order, for `differentiate`. */
   tape: TapeEntry[] | undefined;
+  /** When parameters and buffers are inputs: the path each one is fed from. */
+  tensorPaths: Map<Tensor, string> | undefined;
 }
 
 function isMetaLike(x: unknown): x is TensorMeta {
@@ -96,13 +98,21 @@ class OnnxLowering extends Interpreter {
     }
   }
 
-  /** A value for a tensor the graph reads: an initializer, shared when the same tensor is used twice. */
+  /**
+   * A value for a tensor the graph reads, shared when the same tensor is used twice: an
+   * initializer, or a graph input named by its path when the values change between runs.
+   */
   private initializer(t: Tensor, path: string): Value {
     let v = this.ctx.initializers.get(t);
     if (v === undefined) {
-      const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-      const name = this.ctx.builder.addInitializer(path, t.dtype, t.shape, raw);
-      v = { kind: 'value', name, dtype: t.dtype, shape: [...t.shape] };
+      if (this.ctx.tensorPaths !== undefined) {
+        v = this.ctx.builder.addInput(path, t.dtype, [...t.shape]);
+        this.ctx.tensorPaths.set(t, path);
+      } else {
+        const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        const name = this.ctx.builder.addInitializer(path, t.dtype, t.shape, raw);
+        v = { kind: 'value', name, dtype: t.dtype, shape: [...t.shape] };
+      }
       this.ctx.initializers.set(t, v);
     }
     return v;
@@ -208,6 +218,8 @@ export interface OpenLowering {
   initializers: ReadonlyMap<Tensor, Value>;
   /** Every op lowered, in order, when `withTape` (for `differentiate`). */
   tape: readonly TapeEntry[];
+  /** With `tensorsAsInputs`: the module path of each parameter and buffer input, by tensor. */
+  tensorPaths: ReadonlyMap<Tensor, string>;
   /** The graph's `output` argument (its nodes), for naming outputs. */
   returned: Argument;
 }
@@ -217,7 +229,7 @@ export function lowerOpen(
   module: Module,
   graph: Graph,
   shapes: readonly (readonly number[])[],
-  options: { dynamicBatch?: boolean; withTape?: boolean } = {},
+  options: { dynamicBatch?: boolean; withTape?: boolean; tensorsAsInputs?: boolean } = {},
 ): OpenLowering {
   const dynamicBatch = options.dynamicBatch ?? true;
   const builder = new GraphBuilder();
@@ -227,6 +239,7 @@ export function lowerOpen(
     batch: dynamicBatch ? shapes[0]?.[0] : undefined,
     subgraphs: new Map(),
     tape: options.withTape === true ? [] : undefined,
+    tensorPaths: options.tensorsAsInputs === true ? new Map() : undefined,
   };
   const placeholders = [...graph.nodes()].filter((n) => n.op === 'placeholder');
   if (placeholders.length !== shapes.length) {
@@ -242,7 +255,14 @@ export function lowerOpen(
   );
   const returned = [...graph.nodes()].find((n) => n.op === 'output')?.args[0] ?? null;
   const result = new OnnxLowering(module, graph, ctx, '').run(...inputs);
-  return { builder, result, initializers: ctx.initializers, tape: ctx.tape ?? [], returned };
+  return {
+    builder,
+    result,
+    initializers: ctx.initializers,
+    tape: ctx.tape ?? [],
+    tensorPaths: ctx.tensorPaths ?? new Map(),
+    returned,
+  };
 }
 
 /** Builds the ONNX graph of `graph` (a graph of `module`) for the given input shapes. */

@@ -12,7 +12,7 @@
  */
 // Layers and models call Tensor methods, which the ops layer installs.
 import '../ops/tensor-methods.js';
-import { zeros } from '../tensor/creation.js';
+import { type ZeroGradOptions, zeroGrads } from '../autograd/zero-grad.js';
 import { isFloating } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { loadStateDictInto, type LoadStateDictOptions, type LoadStateDictResult } from './state-dict.js';
@@ -298,11 +298,8 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
    * Clears the gradients of every parameter, as `module.zero_grad()`: to null by default
    * (`setToNone`), or to zeros.
    */
-  zeroGrad(options: { setToNone?: boolean } = {}): void {
-    for (const p of this.parameters()) {
-      if (p.grad === null) continue;
-      p.grad = options.setToNone === false ? zeros(p.grad.shape, { dtype: p.grad.dtype }) : null;
-    }
+  zeroGrad(options: ZeroGradOptions = {}): void {
+    zeroGrads(this.parameters(), options);
   }
 
   /** Calls `fn` on every module, children first, like `nn.Module.apply`. */

@@ -70,6 +70,7 @@ export function loadStateDictInto(
     if (current === undefined) continue;
     if (options.assign !== true) {
       current.data.set(t.data as never);
+      current.version++;
       continue;
     }
     if (current.requiresGradDecided) t.requiresGrad = current.requiresGrad;

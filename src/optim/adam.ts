@@ -6,9 +6,8 @@ import { mul } from '../ops/mul.js';
 import { neg } from '../ops/neg.js';
 import { sqrt } from '../ops/sqrt.js';
 import { sub } from '../ops/sub.js';
-import { zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { type ParamState, type Params, Optimizer, checkOption, stateTensor } from './optimizer.js';
+import { type ParamState, type Params, Optimizer, checkOption } from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -39,39 +38,50 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     checkOption(name, o.weightDecay >= 0, `Invalid weight_decay value: ${o.weightDecay}`);
   }
 
-  step(): void {
-    this.forEachParam((param, grad, state, g) => this.update(param, g.maximize ? neg(grad) : grad, state, g));
+  stateNames(group: AdamOptions): string[] {
+    return group.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
   }
 
-  private update(param: Tensor, grad: Tensor, state: ParamState, g: AdamOptions): Tensor {
-    const [beta1, beta2] = g.betas;
+  /** The bias corrections of step t, computed in float64 as torch does in Python. */
+  stepScalars(group: AdamOptions, state: ParamState): Record<string, number> {
     const step = ((state.step as number | undefined) ?? 0) + 1;
-    state.step = step;
+    const [beta1, beta2] = group.betas;
+    return {
+      lr: group.lr,
+      stepSize: group.lr / (1 - beta1 ** step),
+      secondCorrection: Math.sqrt(1 - beta2 ** step),
+    };
+  }
+
+  override advance(state: ParamState): void {
+    state.step = ((state.step as number | undefined) ?? 0) + 1;
+  }
+
+  update(
+    param: Tensor,
+    gradient: Tensor,
+    state: Record<string, Tensor>,
+    g: AdamOptions,
+    scalars: Readonly<Record<string, Tensor | number>>,
+  ): Tensor {
+    const [beta1, beta2] = g.betas;
+    let grad = g.maximize ? neg(gradient) : gradient;
     let p = param;
     if (g.weightDecay !== 0) {
-      if (this.decoupledWeightDecay) p = mul(param, 1 - g.lr * g.weightDecay);
+      if (this.decoupledWeightDecay) p = sub(param, mul(mul(param, scalars.lr!), g.weightDecay));
       else grad = add(grad, mul(param, g.weightDecay));
     }
-    const expAvg = add(
-      mul(stateTensor(state, 'expAvg') ?? zeros(grad.shape, { dtype: grad.dtype }), beta1),
-      mul(grad, 1 - beta1),
-    );
-    const expAvgSq = add(
-      mul(stateTensor(state, 'expAvgSq') ?? zeros(grad.shape, { dtype: grad.dtype }), beta2),
-      mul(mul(grad, grad), 1 - beta2),
-    );
+    const expAvg = add(mul(state.expAvg!, beta1), mul(grad, 1 - beta1));
+    const expAvgSq = add(mul(state.expAvgSq!, beta2), mul(mul(grad, grad), 1 - beta2));
     state.expAvg = expAvg;
     state.expAvgSq = expAvgSq;
     let second = expAvgSq;
     if (g.amsgrad) {
-      const previousMax = stateTensor(state, 'maxExpAvgSq');
-      second = previousMax === undefined ? expAvgSq : maximum(previousMax, expAvgSq);
+      second = maximum(state.maxExpAvgSq!, expAvgSq);
       state.maxExpAvgSq = second;
     }
-    // The bias corrections are scalars, computed in float64 as torch does in Python.
-    const stepSize = g.lr / (1 - beta1 ** step);
-    const denom = add(div(sqrt(second), Math.sqrt(1 - beta2 ** step)), g.eps);
-    return sub(p, mul(div(expAvg, denom), stepSize));
+    const denom = add(div(sqrt(second), scalars.secondCorrection!), g.eps);
+    return sub(p, mul(div(expAvg, denom), scalars.stepSize!));
   }
 }
 

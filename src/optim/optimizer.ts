@@ -10,6 +10,7 @@
  * moment estimates) are its own and are simply replaced.
  */
 import { noGrad } from '../autograd/grad-mode.js';
+import { type ZeroGradOptions, zeroGrads } from '../autograd/zero-grad.js';
 import { zeros } from '../tensor/creation.js';
 import { formatShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -60,8 +61,65 @@ export abstract class Optimizer<O extends object> {
   /** Checks a group's options (torch's messages); called for the defaults and each group. */
   protected abstract validate(options: O): void;
 
-  /** Applies one update to every parameter that has a gradient. */
-  abstract step(): void;
+  /**
+   * The names of the state tensors a parameter's update reads and writes (momentum buffers,
+   * moment estimates); they start as zeros.
+   */
+  abstract stateNames(group: ParamGroup<O>): string[];
+
+  /**
+   * The numbers one parameter's next update uses, from its group and its state (learning rate,
+   * bias corrections). They are kept apart from `update` so that a compiled training step takes
+   * them as inputs, and one ONNX Runtime session serves every step and schedule.
+   */
+  abstract stepScalars(group: ParamGroup<O>, state: ParamState): Record<string, number>;
+
+  /**
+   * One parameter's update, written with ops: the new value of `param` from its gradient, its
+   * state tensors (`stateNames`; the new ones are written into `state`) and this step's scalars,
+   * numbers when eager and graph values in a compiled training step.
+   */
+  abstract update(
+    param: Tensor,
+    grad: Tensor,
+    state: Record<string, Tensor>,
+    group: ParamGroup<O>,
+    scalars: Readonly<Record<string, Tensor | number>>,
+  ): Tensor;
+
+  /** Counts a step taken in the parameter's state (Adam's `step`), after its update. */
+  advance(state: ParamState): void {
+    void state;
+  }
+
+  /** Applies one update to every parameter that has a gradient, as `optimizer.step()`. */
+  step(): void {
+    noGrad(() => {
+      for (const group of this.paramGroups) {
+        for (const param of group.params) {
+          if (param.grad === null) continue;
+          checkGradShape(this.constructor.name, param, param.grad);
+          const state = this.stateOf(param);
+          const tensors = this.stateTensors(param, group);
+          const next = this.update(param, param.grad, tensors, group, this.stepScalars(group, state));
+          Object.assign(state, tensors);
+          this.advance(state);
+          writeInPlace(param, next);
+        }
+      }
+    });
+  }
+
+  /** A parameter's state tensors: those of its last step, zeros before its first. */
+  stateTensors(param: Tensor, group: ParamGroup<O>): Record<string, Tensor> {
+    const state = this.stateOf(param);
+    return Object.fromEntries(
+      this.stateNames(group).map((name) => [
+        name,
+        stateTensor(state, name) ?? zeros(param.shape, { dtype: param.dtype }),
+      ]),
+    );
+  }
 
   /** Adds a group of params with its own options, as `optimizer.add_param_group`. */
   addParamGroup(group: ParamGroupSpec<O>): void {
@@ -89,13 +147,11 @@ export abstract class Optimizer<O extends object> {
    * Clears the gradients of every parameter, as `optimizer.zero_grad()`: to null by default
    * (`setToNone`), or to zeros.
    */
-  zeroGrad(options: { setToNone?: boolean } = {}): void {
-    for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        if (p.grad === null) continue;
-        p.grad = options.setToNone === false ? zeros(p.grad.shape, { dtype: p.grad.dtype }) : null;
-      }
-    }
+  zeroGrad(options: ZeroGradOptions = {}): void {
+    zeroGrads(
+      this.paramGroups.flatMap((g) => g.params),
+      options,
+    );
   }
 
   /** The state of every parameter and the options of every group; params named by index. */
@@ -143,7 +199,7 @@ export abstract class Optimizer<O extends object> {
   }
 
   /** The state of `param`, created empty on its first step. */
-  protected stateOf(param: Tensor): ParamState {
+  stateOf(param: Tensor): ParamState {
     let s = this.state.get(param);
     if (s === undefined) {
       s = {};
@@ -151,25 +207,15 @@ export abstract class Optimizer<O extends object> {
     }
     return s;
   }
+}
 
-  /**
-   * Runs `update(param, grad, state, group)` for each param with a gradient, without recording
-   * for backward, and writes the value it returns into the param's own storage.
-   */
-  protected forEachParam(
-    update: (param: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<O>) => Tensor,
-  ): void {
-    noGrad(() => {
-      for (const group of this.paramGroups) {
-        for (const param of group.params) {
-          if (param.grad === null) continue;
-          checkGradShape(this.constructor.name, param, param.grad);
-          const next = update(param, param.grad, this.stateOf(param), group);
-          param.data.set(next.data as never);
-        }
-      }
-    });
-  }
+/**
+ * Writes `value` into `param`'s own storage, so that every holder of the tensor sees it, and
+ * counts the write in its version (compiled modules holding the old values notice).
+ */
+export function writeInPlace(param: Tensor, value: Tensor): void {
+  param.data.set(value.data as never);
+  param.version++;
 }
 
 /** A gradient must have its param's shape: one that broadcasts would write another param's worth of values. */

@@ -3,7 +3,8 @@ import { add } from '../ops/add.js';
 import { mul } from '../ops/mul.js';
 import { neg } from '../ops/neg.js';
 import { sub } from '../ops/sub.js';
-import { type Params, Optimizer, checkOption, stateTensor } from './optimizer.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { type ParamState, type Params, Optimizer, checkOption } from './optimizer.js';
 
 export interface SGDOptions {
   /** Learning rate (default 1e-3, as torch 2's). */
@@ -46,17 +47,29 @@ export class SGD extends Optimizer<SGDOptions> {
     );
   }
 
-  step(): void {
-    this.forEachParam((param, grad, state, g) => {
-      let d = g.maximize ? neg(grad) : grad;
-      if (g.weightDecay !== 0) d = add(d, mul(param, g.weightDecay));
-      if (g.momentum !== 0) {
-        const previous = stateTensor(state, 'momentumBuffer');
-        const buffer = previous === undefined ? d : add(mul(previous, g.momentum), mul(d, 1 - g.dampening));
-        state.momentumBuffer = buffer;
-        d = g.nesterov ? add(d, mul(buffer, g.momentum)) : buffer;
-      }
-      return sub(param, mul(d, g.lr));
-    });
+  stateNames(group: SGDOptions): string[] {
+    return group.momentum === 0 ? [] : ['momentumBuffer'];
+  }
+
+  /** torch's first momentum buffer is the step itself, undamped: the buffer starts at zero and takes all of it. */
+  stepScalars(group: SGDOptions, state: ParamState): Record<string, number> {
+    return { lr: group.lr, stepWeight: state.momentumBuffer === undefined ? 1 : 1 - group.dampening };
+  }
+
+  update(
+    param: Tensor,
+    grad: Tensor,
+    state: Record<string, Tensor>,
+    g: SGDOptions,
+    scalars: Readonly<Record<string, Tensor | number>>,
+  ): Tensor {
+    let d = g.maximize ? neg(grad) : grad;
+    if (g.weightDecay !== 0) d = add(d, mul(param, g.weightDecay));
+    if (g.momentum !== 0) {
+      const buffer = add(mul(state.momentumBuffer!, g.momentum), mul(d, scalars.stepWeight!));
+      state.momentumBuffer = buffer;
+      d = g.nesterov ? add(d, mul(buffer, g.momentum)) : buffer;
+    }
+    return sub(param, mul(d, scalars.lr!));
   }
 }

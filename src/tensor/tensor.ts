@@ -31,6 +31,8 @@ export class Tensor<D extends DType = DType> {
   outputNr = 0;
   /** Whether `backward` stores this non-leaf's gradient in `.grad` (see `retainGrad`). */
   retainsGrad = false;
+  /** Counts writes into `data` (an optimizer's step, a copying `loadStateDict`), as torch's `_version`. */
+  version = 0;
 
   constructor(dtype: D, shape: Shape, data: StorageOf[D]) {
     if (!storageMatches(dtype, data)) {
