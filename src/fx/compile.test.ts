@@ -5,6 +5,7 @@ import { CNN, LenModule, TestModule } from '../../test/helpers/example-modules.j
 import { createFeatureExtractor } from '../featureExtraction/create-feature-extractor.js';
 import { resnet18 } from '../models/resnet.js';
 import { Module } from '../nn/module.js';
+import { SGD } from '../optim/sgd.js';
 import { F } from '../ops/index.js';
 import { NativeSession } from '../runtime/native-session.js';
 import { randn } from '../tensor/creation.js';
@@ -205,4 +206,20 @@ test('compile checks its options and says what is wrong', () => {
     name: 'TypeError',
     message: /CompiledModule takes a GraphModule; use compile\(module\)/,
   });
+});
+
+test('a compiled module follows its weights: an optimizer step and a loaded state dict reach it', () => {
+  const model = new CNN(3, 3, 10).eval();
+  const extractor = createFeatureExtractor(model, { returnNodes: ['cls'] });
+  const compiled = compile(extractor);
+  const x = randn([2, 3, 32, 32]);
+  compiled.call(x);
+  const before = compiled.sessionCount;
+  const optimizer = new SGD(model.parameters(), { lr: 0.5 });
+  (extractor.call(x) as Record<string, Tensor>).cls!.sum().backward();
+  optimizer.step();
+  assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
+  model.loadStateDict(new CNN(3, 3, 10).stateDict());
+  assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
+  assert.equal(before, 1);
 });

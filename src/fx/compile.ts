@@ -73,7 +73,26 @@ export class CompiledModule {
     return this.sessions.size;
   }
 
+  /** The weights the sessions hold copies of, with their versions when copied. */
+  private weights: { tensor: Tensor; version: number }[] = [];
+
+  /**
+   * Drops the sessions when a parameter or buffer changed since they were built (an optimizer
+   * step writes in place, a training forward replaces BatchNorm's running statistics), so that
+   * the compiled module computes what the module computes.
+   */
+  private dropStaleSessions(): void {
+    const current = [...this.module.stateDict().values()];
+    const same =
+      current.length === this.weights.length &&
+      current.every((t, i) => this.weights[i]!.tensor === t && this.weights[i]!.version === t.version);
+    if (same) return;
+    this.sessions.clear();
+    this.weights = current.map((tensor) => ({ tensor, version: tensor.version }));
+  }
+
   private sessionFor(inputs: readonly Tensor[]): CompiledSession {
+    this.dropStaleSessions();
     // Inputs that differ only in batch size share a session.
     const key = inputs.map((t) => `${t.dtype}[${t.shape.slice(1).join(',')}]`).join(';');
     const cached = this.sessions.get(key);
