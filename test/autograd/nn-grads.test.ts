@@ -7,12 +7,19 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { grad } from '../../src/autograd/engine.js';
 import { AutogradError } from '../../src/errors.js';
+import { differentiate, lowerOps } from '../../src/fx/autodiff.js';
+import { lowerOpen } from '../../src/fx/onnx-export.js';
+import { symbolicTrace } from '../../src/fx/symbolic-trace.js';
+import * as nn from '../../src/nn/index.js';
 import { BatchNorm2d } from '../../src/nn/layers/batch-norm.js';
+import { Module } from '../../src/nn/module.js';
 import * as F from '../../src/ops/functional.js';
 import { getOp } from '../../src/ops/registry.js';
+import { NativeSession } from '../../src/runtime/native-session.js';
+import { encodeModel } from '../../src/runtime/onnx-model.js';
 import { randn, tensor } from '../../src/tensor/creation.js';
 import { Generator } from '../../src/tensor/generator.js';
-import type { Tensor } from '../../src/tensor/tensor.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import '../../src/ops/tensor-methods.js';
 import { type FixtureCase, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
 import { assertGradsMatch, gradcheck } from '../helpers/gradcheck.js';
@@ -183,4 +190,51 @@ describe('dropout backward', () => {
 
 it('every op of the nn area has a backward rule', () => {
   for (const name of NN_OPS) assert.equal(typeof getOp(name).backward, 'function', name);
+});
+
+/** Strided, depthwise and pointwise convolutions, batch, group and layer norm, and a matmul. */
+class ConvNet extends Module<[Tensor], Tensor> {
+  conv = new nn.Conv2d(2, 4, 3, { stride: 2, padding: 1 });
+  depthwise = new nn.Conv2d(4, 4, 3, { padding: 1, groups: 4 });
+  pointwise = new nn.Conv2d(4, 6, 1);
+  bn = new nn.BatchNorm2d(6);
+  ln = new nn.LayerNorm([3]);
+  mix = randn([3, 3]);
+
+  forward(x: Tensor): Tensor {
+    const h = this.bn.call(this.pointwise.call(this.depthwise.call(this.conv.call(x))));
+    return this.ln.call(F.matmul(F.groupNorm(h, 2), this.mix));
+  }
+}
+
+it('the rules differentiate a lowered graph symbolically, giving the eager gradients (train and eval)', () => {
+  for (const training of [true, false]) {
+    const model = new ConvNet();
+    model.train(training);
+    const x = randn([2, 2, 6, 6]);
+    const y = model.call(x);
+    y.mul(y).mean().backward();
+    const traced = symbolicTrace(model);
+    const open = lowerOpen(traced, traced.graph, [x.shape], { dynamicBatch: false, withTape: true });
+    const tape = [...open.tape];
+    const [loss] = lowerOps(open.builder, [open.result as never], (out) => [out.mul(out).mean()], tape);
+    const params = model.parameters();
+    const grads = differentiate(
+      open.builder,
+      tape,
+      loss!,
+      params.map((p) => open.initializers.get(p)!),
+    );
+    const outputs = grads.map((g, i) => ({ name: open.builder.rename(g!.name, `grad_${i}`), dtype: g!.dtype }));
+    const session = new NativeSession(encodeModel(open.builder.finish('convnet_grad', outputs)), {
+      intraOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    const results = session.run([{ type: 'float32', dims: x.shape, data: x.data }]);
+    params.forEach((p, i) => {
+      const r = results[i]!;
+      const symbolic = new Tensor('float32', r.dims, r.data as Float32Array);
+      assertClose(symbolic, p.grad!, { rtol: 1e-3, atol: 1e-5 }, `training=${training} param ${i}`);
+    });
+  }
 });
