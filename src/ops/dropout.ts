@@ -1,10 +1,10 @@
 import { AutogradError } from '../errors.js';
-import { allocate } from '../tensor/dtype.js';
 import { defaultGenerator } from '../tensor/generator.js';
 import { numel } from '../tensor/shape.js';
 import { Tensor, type TensorMeta } from '../tensor/tensor.js';
 import { expectFloat, expectTensor } from './helpers/checks.js';
 import { mul } from './mul.js';
+import { to } from './to.js';
 import { isTraced } from './tracing-hook.js';
 import { defineOp } from './registry.js';
 
@@ -38,9 +38,10 @@ function dropEagerly(x: Tensor, options: DropoutOptions = {}): Tensor | undefine
   const p = probability(options);
   if (!drops(options, p)) return undefined;
   const keep = 1 - p;
-  const mask = allocate(x.dtype, numel(x.shape)) as Float32Array;
+  const mask = new Float32Array(numel(x.shape));
   for (let i = 0; i < mask.length; i++) mask[i] = defaultGenerator.uniform() < keep ? 1 / keep : 0;
-  return mul(x, new Tensor(x.dtype, x.shape, mask));
+  const maskTensor = new Tensor('float32', x.shape, mask);
+  return mul(x, x.dtype === 'float32' ? maskTensor : to(maskTensor, x.dtype));
 }
 
 /**
