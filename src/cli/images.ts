@@ -19,8 +19,8 @@ export interface Preset {
 const MEAN = tensor([[[0.485]], [[0.456]], [[0.406]]]);
 const STD = tensor([[[0.229]], [[0.224]], [[0.225]]]);
 
-/** Decodes an image and applies the preset transform: a float32 tensor [3, crop, crop]. */
-export async function loadImage(path: string, preset: Preset): Promise<Tensor> {
+/** Decodes an image, resizes its shorter side and centre-crops it: RGB bytes [crop, crop, 3]. */
+export async function cropImage(path: string, preset: Preset): Promise<Uint8Array> {
   const image = sharp(path, { failOn: 'error' }).removeAlpha().toColorspace('srgb');
   const { width, height } = await image.metadata();
   if (width === undefined || height === undefined) throw new Error('not an image');
@@ -37,10 +37,11 @@ export async function loadImage(path: string, preset: Preset): Promise<Tensor> {
     })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  const hwc = fromData(
-    'uint8',
-    [preset.cropSize, preset.cropSize, 3],
-    new Uint8Array(data.buffer, data.byteOffset, data.length),
-  );
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** Decodes an image and applies the preset transform: a float32 tensor [3, crop, crop]. */
+export async function loadImage(path: string, preset: Preset): Promise<Tensor> {
+  const hwc = fromData('uint8', [preset.cropSize, preset.cropSize, 3], await cropImage(path, preset));
   return F.div(F.sub(F.div(F.permute(F.to(hwc, 'float32'), [2, 0, 1]), 255), MEAN), STD);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `featurefx` command: list a model's nodes, extract features from images, merge shards,
- * export ONNX, visualise feature maps.
+ * export ONNX, visualise feature maps, draw Grad-CAM maps.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,7 @@ import * as nn from '../nn/index.js';
 import { setNumThreads } from '../runtime/threads.js';
 import { readCatalogue } from './catalogue.js';
 import { extract } from './extract.js';
+import { gradcam } from './gradcam.js';
 import { merge } from './merge.js';
 import { buildExtractor, loadModel, parseShape } from './model-setup.js';
 import { visualize } from './visualize.js';
@@ -28,6 +29,12 @@ const SAMPLE_IMAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a class index (0, 1, 2, ...)');
   return n;
 }
 
@@ -167,6 +174,17 @@ program
   .requiredOption('--out <file>', 'the .png file to write')
   .action((name: string, image: string, o: { node: string; weights?: string; out: string }) =>
     visualize(name, o.node, image, o),
+  );
+
+program
+  .command('gradcam <model> <image>')
+  .description('draw where the model looked for a class (Grad-CAM of a node) as a heat map over the image')
+  .requiredOption('--node <node>', 'the node whose activations make the map, e.g. layer4')
+  .option('--class <n>', 'the class to explain (default: the top-scoring class)', nonNegativeInt)
+  .option('--weights <file>', 'a .pth or .safetensors state dict')
+  .requiredOption('--out <file>', 'the .png file to write')
+  .action((name: string, image: string, o: { node: string; class?: number; weights?: string; out: string }) =>
+    gradcam(name, image, { node: o.node, classIndex: o.class, weights: o.weights, out: o.out }),
   );
 
 program

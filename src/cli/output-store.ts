@@ -36,7 +36,7 @@ import { fileKey } from './output-keys.js';
 export const WORK_FOLDER = '.featurefx-work';
 
 /** Writes `data` to `tmp`, flushes it to the disk, and renames it to `path`. */
-function writeDurably(path: string, data: Uint8Array | string, tmp: string): void {
+export function writeDurably(path: string, data: Uint8Array | string, tmp: string): void {
   const fd = openSync(tmp, 'w');
   try {
     writeFileSync(fd, data);

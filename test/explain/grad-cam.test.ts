@@ -20,7 +20,11 @@ after(() => compiled.dispose());
 /** The script's input: 2 sin(0.37 i + 0.1) in float64, rounded to float32. */
 function formulaInput(shape: readonly number[]): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return new Tensor('float32', shape, Float32Array.from({ length: n }, (_, i) => 2 * Math.sin(i * 0.37 + 0.1)));
+  return new Tensor(
+    'float32',
+    shape,
+    Float32Array.from({ length: n }, (_, i) => 2 * Math.sin(i * 0.37 + 0.1)),
+  );
 }
 
 const cases = loadFixture('explain/gradcam.json');
