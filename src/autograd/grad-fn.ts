@@ -105,7 +105,7 @@ function tensorInputs(op: AnyOp, args: readonly unknown[]): TensorInput[] {
  * indices) never require grad, as in PyTorch.
  */
 export function recordOp(op: AnyOp, args: readonly unknown[], result: unknown): void {
-  if (!isGradEnabled()) return;
+  if (!isGradEnabled() || op.differentiable === false) return;
   const inputs = tensorInputs(op, args);
   if (inputs.length === 0) return;
   const listOutput = Array.isArray(result);

@@ -139,7 +139,7 @@ function dependents(tape: readonly TapeEntry[], sources: readonly Value[]): Set<
   const reads = (a: unknown): boolean =>
     isValue(a) ? found.has(a.name) : Array.isArray(a) ? a.some(reads) : false;
   for (const entry of tape) {
-    if (!entry.args.some(reads)) continue;
+    if (entry.op.differentiable === false || !entry.args.some(reads)) continue;
     for (const o of entry.outputs) if (isFloating(o.dtype)) found.add(o.name);
   }
   return found;

@@ -173,5 +173,5 @@ export const batchNormStats = defineOp({
   },
   // Statistics for the next steps, not part of this step's loss (PyTorch updates them in place,
   // outside autograd).
-  backward: () => [null, null, null, null],
+  differentiable: false,
 });

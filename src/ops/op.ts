@@ -46,6 +46,11 @@ export interface OpSpec<A extends unknown[], R> {
   scalar?: (...args: number[]) => number;
   direct?: (...args: PublicArgs<A>) => Public<R> | undefined;
   backward?: (ctx: BackwardContext<A, R>) => ArgumentGradients;
+  /**
+   * False for an op whose result never carries a gradient although it is floating point: a new
+   * tensor of zeros, running statistics. Its results do not require grad, as in PyTorch.
+   */
+  differentiable?: false;
 }
 
 /** What a backward rule reads. Tensors are real tensors when eager, traced values when traced. */

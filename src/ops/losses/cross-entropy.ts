@@ -1,3 +1,4 @@
+import { isTraced } from '../tracing-hook.js';
 import { arange } from '../../tensor/creation.js';
 import { isFloating } from '../../tensor/dtype.js';
 import { formatShape, numel } from '../../tensor/shape.js';
@@ -123,7 +124,8 @@ function probabilityTargetLoss(target: Tensor, input: Tensor, args: LossArgs): T
 
 /** PyTorch refuses class indices outside [0, C) other than ignoreIndex; checked on real data only. */
 function checkTargetBounds(target: Tensor, classes: number, ignoreIndex: number): void {
-  if (!(target instanceof Tensor)) return;
+  // Traced and lowered stand-ins have Tensor's methods but no data.
+  if (!(target instanceof Tensor) || isTraced(target)) return;
   for (const value of target.data as BigInt64Array) {
     const index = Number(value);
     if (index !== ignoreIndex && (index < 0 || index >= classes)) {
