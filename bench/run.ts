@@ -12,7 +12,12 @@ import { fileURLToPath } from 'node:url';
 import {
   F,
   Module,
+  arange,
   compile,
+  compileGradCam,
+  compileTrainingStep,
+  gradCam,
+  optim,
   createFeatureExtractor,
   getModel,
   getGraphNodeNames,
@@ -100,6 +105,55 @@ function featurefxFigures(): Record<string, number> {
     () => createFeatureExtractor(syn, { returnNodes: ['b1200'] }),
     3,
   );
+  Object.assign(out, gradientFigures());
+  return out;
+}
+
+/** The median time of backward alone: each forward runs outside the timed part. */
+function timeBackward(model: Module<[Tensor], Tensor>, x: Tensor, runs = 3): number {
+  const times: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const y = model.call(x).sum();
+    const t = performance.now();
+    y.backward();
+    times.push(performance.now() - t);
+    model.zeroGrad();
+  }
+  times.shift();
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** As bench/torch_bench.py's: training steps, backward alone, Grad-CAM. */
+function gradientFigures(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const labels = arange(8);
+  const x8 = randn([8, 3, 224, 224]);
+  for (const name of ['resnet18', 'resnet50']) {
+    const model = getModel(name).train();
+    const optimizer = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+    const step = compileTrainingStep(model, { loss: (y: Tensor, t: Tensor) => F.crossEntropy(y, t), optimizer });
+    out[`${name} train step b8 compiled`] = timeit(() => step.call(x8, labels), 3, 3000);
+    step.dispose();
+    if (name === 'resnet18') {
+      out[`${name} train step b8`] = timeit(
+        () => {
+          optimizer.zeroGrad();
+          F.crossEntropy(model.call(x8) as Tensor, labels).backward();
+          optimizer.step();
+        },
+        3,
+        3000,
+      );
+    }
+  }
+  const r50 = resnet50().eval();
+  const x1 = randn([1, 3, 224, 224]);
+  out['resnet50 backward b1'] = timeBackward(r50, x1);
+  out['resnet50 Grad-CAM layer4 b1'] = timeit(() => gradCam(r50, x1, { node: 'layer4' }), 3);
+  const cams = compileGradCam(r50, { node: 'layer4' });
+  out['resnet50 Grad-CAM layer4 b1 compiled'] = timeit(() => cams.call(x1), 5);
+  cams.dispose();
   return out;
 }
 

@@ -74,7 +74,57 @@ def main():
     syn = Synthetic()
     out["getGraphNodeNames synthetic 10k nodes"] = timeit(lambda: get_graph_node_names(syn), 1, 1)
     out["createFeatureExtractor synthetic 10k nodes"] = timeit(lambda: create_feature_extractor(syn, ["blocks.1200"]), 1, 1)
+    out.update(gradient_figures())
     print(json.dumps(out))
+
+
+def time_backward(model, x, runs=3):
+    """The median time of backward alone: each forward runs outside the timed part."""
+    times = []
+    for _ in range(runs + 1):
+        out = model(x).sum()
+        t = time.perf_counter()
+        out.backward()
+        times.append((time.perf_counter() - t) * 1000)
+        model.zero_grad(set_to_none=True)
+    return statistics.median(times[1:])
+
+
+def grad_cam(model, x, size):
+    """Grad-CAM of layer4 for the top class, as src/explain/grad-cam.ts computes it."""
+    feats = {}
+    handle = model.layer4.register_forward_hook(lambda m, i, o: feats.__setitem__("a", o))
+    logits = model(x)
+    handle.remove()
+    target = logits.argmax(1)
+    score = logits.gather(1, target[:, None]).sum()
+    (g,) = torch.autograd.grad(score, feats["a"])
+    cam = torch.relu((g.mean((2, 3), keepdim=True) * feats["a"]).sum(1, keepdim=True))
+    cam = torch.nn.functional.interpolate(cam, size=size, mode="bilinear", align_corners=False)
+    low = cam.amin((2, 3), keepdim=True)
+    return ((cam - low) / (cam.amax((2, 3), keepdim=True) - low + 1e-8))[:, 0]
+
+
+def gradient_figures():
+    """Training steps (forward, cross entropy, backward, SGD with momentum), backward alone, Grad-CAM."""
+    out = {}
+    for name in ("resnet18", "resnet50"):
+        model = getattr(torchvision.models, name)().train()
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x = torch.randn(8, 3, 224, 224)
+        y = torch.arange(8)
+
+        def step():
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+
+        out[f"{name} train step b8"] = timeit(step, 3, 3)
+    r50 = torchvision.models.resnet50().eval()
+    out["resnet50 backward b1"] = time_backward(r50, torch.randn(1, 3, 224, 224))
+    x1 = torch.randn(1, 3, 224, 224)
+    out["resnet50 Grad-CAM layer4 b1"] = timeit(lambda: grad_cam(r50, x1, (224, 224)), 3, 3)
+    return out
 
 
 if __name__ == "__main__":
