@@ -7,7 +7,7 @@ import { neg } from '../ops/neg.js';
 import { sqrt } from '../ops/sqrt.js';
 import { sub } from '../ops/sub.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { type ParamState, type Params, Optimizer, checkOption } from './optimizer.js';
+import { type ParamGroup, type ParamState, type Params, Optimizer, checkOption } from './optimizer.js';
 
 export interface AdamOptions {
   lr: number;
@@ -38,12 +38,12 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     checkOption(name, o.weightDecay >= 0, `Invalid weight_decay value: ${o.weightDecay}`);
   }
 
-  stateNames(group: AdamOptions): string[] {
+  stateNames(group: ParamGroup<AdamOptions>): string[] {
     return group.amsgrad ? ['expAvg', 'expAvgSq', 'maxExpAvgSq'] : ['expAvg', 'expAvgSq'];
   }
 
   /** The bias corrections of step t, computed in float64 as torch does in Python. */
-  stepScalars(group: AdamOptions, state: ParamState): Record<string, number> {
+  stepScalars(group: ParamGroup<AdamOptions>, state: ParamState): Record<string, number> {
     const step = ((state.step as number | undefined) ?? 0) + 1;
     const [beta1, beta2] = group.betas;
     return {
@@ -61,7 +61,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     param: Tensor,
     gradient: Tensor,
     state: Record<string, Tensor>,
-    g: AdamOptions,
+    g: ParamGroup<AdamOptions>,
     scalars: Readonly<Record<string, Tensor | number>>,
   ): Tensor {
     const [beta1, beta2] = g.betas;

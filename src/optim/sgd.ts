@@ -4,7 +4,7 @@ import { mul } from '../ops/mul.js';
 import { neg } from '../ops/neg.js';
 import { sub } from '../ops/sub.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { type ParamState, type Params, Optimizer, checkOption } from './optimizer.js';
+import { type ParamGroup, type ParamState, type Params, Optimizer, checkOption } from './optimizer.js';
 
 export interface SGDOptions {
   /** Learning rate (default 1e-3, as torch 2's). */
@@ -47,12 +47,12 @@ export class SGD extends Optimizer<SGDOptions> {
     );
   }
 
-  stateNames(group: SGDOptions): string[] {
+  stateNames(group: ParamGroup<SGDOptions>): string[] {
     return group.momentum === 0 ? [] : ['momentumBuffer'];
   }
 
   /** torch's first momentum buffer is the step itself, undamped: the buffer starts at zero and takes all of it. */
-  stepScalars(group: SGDOptions, state: ParamState): Record<string, number> {
+  stepScalars(group: ParamGroup<SGDOptions>, state: ParamState): Record<string, number> {
     return { lr: group.lr, stepWeight: state.momentumBuffer === undefined ? 1 : 1 - group.dampening };
   }
 
@@ -60,7 +60,7 @@ export class SGD extends Optimizer<SGDOptions> {
     param: Tensor,
     grad: Tensor,
     state: Record<string, Tensor>,
-    g: SGDOptions,
+    g: ParamGroup<SGDOptions>,
     scalars: Readonly<Record<string, Tensor | number>>,
   ): Tensor {
     let d = g.maximize ? neg(grad) : grad;
