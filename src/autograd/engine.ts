@@ -33,6 +33,14 @@ interface Sink {
   readonly captured?: Map<Tensor, Tensor | null>;
 }
 
+/** Whether `input` is one of the tensors `sink` captures: a leaf by identity, a made one by its node's output. */
+function isCaptured(input: TensorInput, sink: Sink): boolean {
+  if (sink.captured === undefined) return false;
+  if (input.leaf !== null) return sink.captured.has(input.leaf);
+  for (const t of sink.captured.keys()) if (t.gradFn === input.fn && t.outputNr === input.outputNr) return true;
+  return false;
+}
+
 function sumInto(current: Tensor | null | undefined, g: Tensor): Tensor {
   return current === null || current === undefined ? g : add(current, g);
 }
@@ -72,8 +80,7 @@ function countDependencies(roots: readonly GradFn[]): Map<GradFn, number> {
   for (const r of roots) dependencies.set(r, 0);
   while (stack.length > 0) {
     const fn = stack.pop()!;
-    for (const { tensor } of fn.inputs) {
-      const next = tensor.gradFn;
+    for (const { fn: next } of fn.inputs) {
       if (next === null) continue;
       const seen = dependencies.has(next);
       dependencies.set(next, (dependencies.get(next) ?? 0) + 1);
@@ -87,16 +94,14 @@ function countDependencies(roots: readonly GradFn[]): Map<GradFn, number> {
  * The nodes whose backward can reach a captured tensor (for `grad`), so that the rest (a frozen
  * backbone's parameters, say) is never computed. With no capture every node counts.
  */
-function usefulNodes(nodes: Iterable<GradFn>, captured: Map<Tensor, unknown> | undefined): (fn: GradFn) => boolean {
-  if (captured === undefined) return () => true;
+function usefulNodes(nodes: Iterable<GradFn>, sink: Sink): (fn: GradFn) => boolean {
+  if (sink.captured === undefined) return () => true;
   const memo = new Map<GradFn, boolean>();
   const useful = (fn: GradFn): boolean => {
     const known = memo.get(fn);
     if (known !== undefined) return known;
     memo.set(fn, false); // the graph is acyclic; this only guards the recursion
-    const result = fn.inputs.some(
-      ({ tensor }) => captured.has(tensor) || (tensor.gradFn !== null && useful(tensor.gradFn)),
-    );
+    const result = fn.inputs.some((input) => isCaptured(input, sink) || (input.fn !== null && useful(input.fn)));
     memo.set(fn, result);
     return result;
   };
@@ -105,9 +110,8 @@ function usefulNodes(nodes: Iterable<GradFn>, captured: Map<Tensor, unknown> | u
 }
 
 function wantedBy(input: TensorInput, sink: Sink, useful: (fn: GradFn) => boolean): boolean {
-  const { tensor } = input;
-  if (sink.captured?.has(tensor) === true) return true;
-  return tensor.gradFn === null ? sink.captured === undefined : useful(tensor.gradFn);
+  if (isCaptured(input, sink)) return true;
+  return input.fn === null ? sink.captured === undefined : useful(input.fn);
 }
 
 /** The gradient a rule gave for one input, checked against the input's shape. */
@@ -115,14 +119,14 @@ function gradientFor(fn: GradFn, grads: readonly unknown[], input: TensorInput):
   const forArg = grads[input.arg];
   const g = input.item === -1 ? forArg : Array.isArray(forArg) ? (forArg[input.item] as unknown) : undefined;
   if (g === null || g === undefined) return null;
-  if (!(g instanceof Tensor) || g.shape.join() !== input.tensor.shape.join()) {
+  if (!(g instanceof Tensor) || g.shape.join() !== input.shape.join()) {
     const got = g instanceof Tensor ? `shape ${formatShape(g.shape)}` : String(g);
     throw new AutogradError(
       `[${fn.op.name}] its backward rule returned ${got} for argument ${input.arg}` +
-        `${input.item === -1 ? '' : ` item ${input.item}`}, of shape ${formatShape(input.tensor.shape)}`,
+        `${input.item === -1 ? '' : ` item ${input.item}`}, of shape ${formatShape(input.shape)}`,
     );
   }
-  return g.dtype === input.tensor.dtype ? g : to(g, input.tensor.dtype);
+  return g.dtype === input.dtype ? g : to(g, input.dtype);
 }
 
 /** Runs one node's backward rule on the summed gradients of its outputs. */
@@ -163,7 +167,7 @@ function run(outputs: readonly Tensor[], seeds: readonly Tensor[], options: Back
     if (!roots.includes(o.gradFn)) roots.push(o.gradFn);
   });
   const dependencies = countDependencies(roots);
-  const useful = usefulNodes(dependencies.keys(), sink.captured);
+  const useful = usefulNodes(dependencies.keys(), sink);
   const ready = roots.filter((r) => dependencies.get(r) === 0);
   const previousMode = isGradEnabled();
   setGradEnabled(options.createGraph === true);
@@ -184,14 +188,14 @@ function run(outputs: readonly Tensor[], seeds: readonly Tensor[], options: Back
       const grads = useful(fn) && reached ? applyRule(fn, outputGrads, needs) : [];
       for (const input of fn.inputs) {
         const g = needs[input.arg] === true ? gradientFor(fn, grads, input) : null;
-        const next = input.tensor.gradFn;
+        const next = input.fn;
         if (next === null) {
-          if (g !== null) deliver(input.tensor, g);
+          if (g !== null) deliver(input.leaf!, g);
           continue;
         }
         if (g !== null) {
           const buffer = pending.get(next) ?? [];
-          buffer[input.tensor.outputNr] = sumInto(buffer[input.tensor.outputNr], g);
+          buffer[input.outputNr] = sumInto(buffer[input.outputNr], g);
           pending.set(next, buffer);
         }
         const left = dependencies.get(next)! - 1;

@@ -6,17 +6,27 @@
  */
 import { AutogradError } from '../errors.js';
 import type { AnyOp } from '../ops/op.js';
-import { isFloating } from '../tensor/dtype.js';
+import { type DType, isFloating } from '../tensor/dtype.js';
+import type { Shape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled } from './grad-mode.js';
 
-/** One tensor argument of an op: where it sits among the arguments, and the tensor. */
+/** One tensor argument of an op that requires grad: where it sits, and where its gradient goes. */
 export interface TensorInput {
   /** Position among the op's arguments. */
   readonly arg: number;
   /** Position within that argument when it is an array (`cat`'s list), else -1. */
   readonly item: number;
-  readonly tensor: Tensor;
+  /** The node that made the input, and which of its outputs it is; null for a leaf. */
+  readonly fn: GradFn | null;
+  readonly outputNr: number;
+  /**
+   * The input itself when it is a leaf (backward writes its `.grad`). A made tensor is not kept:
+   * once backward frees the saved tensors, a kept loss must not hold every activation alive.
+   */
+  readonly leaf: Tensor | null;
+  readonly shape: Shape;
+  readonly dtype: DType;
 }
 
 export class GradFn {
@@ -41,7 +51,7 @@ export class GradFn {
 
   /** The nodes whose outputs fed this one, as PyTorch's `next_functions` (null for leaves). */
   get nextFunctions(): (GradFn | null)[] {
-    return this.inputs.map((i) => i.tensor.gradFn);
+    return this.inputs.map((i) => i.fn);
   }
 
   /** The op's arguments, or an error once backward has freed them. */
@@ -79,14 +89,26 @@ function isPlainObject(x: unknown): boolean {
   return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
 }
 
+function edge(arg: number, item: number, t: Tensor): TensorInput {
+  return {
+    arg,
+    item,
+    fn: t.gradFn,
+    outputNr: t.outputNr,
+    leaf: t.gradFn === null ? t : null,
+    shape: t.shape,
+    dtype: t.dtype,
+  };
+}
+
 function tensorInputs(op: AnyOp, args: readonly unknown[]): TensorInput[] {
   const found: TensorInput[] = [];
   args.forEach((a, arg) => {
     if (a instanceof Tensor) {
-      if (a.requiresGrad) found.push({ arg, item: -1, tensor: a });
+      if (a.requiresGrad) found.push(edge(arg, -1, a));
     } else if (Array.isArray(a)) {
       a.forEach((t: unknown, item) => {
-        if (t instanceof Tensor && t.requiresGrad) found.push({ arg, item, tensor: t });
+        if (t instanceof Tensor && t.requiresGrad) found.push(edge(arg, item, t));
       });
     } else if (isPlainObject(a) && Object.values(a as object).some((v) => v instanceof Tensor && v.requiresGrad)) {
       // Options objects carry settings; a tensor hidden in one would silently get no gradient.

@@ -114,6 +114,25 @@ describe('the graph is freed after backward', () => {
     assert.equal(activation!.deref(), undefined, 'the first conv output is still reachable after the step');
   });
 
+  it('a loss kept after backward does not keep its step\'s activations alive (as in PyTorch)', async () => {
+    manualSeed(0);
+    const model = smallCnn();
+    let activation: WeakRef<Tensor> | undefined;
+    model.children()[0]!.registerForwardHook((_module, _inputs, output) => {
+      activation = new WeakRef(output as Tensor);
+    });
+    const step = (): Tensor => {
+      const loss = F.crossEntropy(model.call(rand([2, 3, 16, 16])) as Tensor, tensor([0, 1], { dtype: 'int64' }));
+      loss.backward();
+      return loss;
+    };
+    const kept = step();
+    await setImmediate();
+    gc();
+    assert.equal(activation!.deref(), undefined, 'the first conv output is reachable from the kept loss');
+    assert.equal(kept.gradFn?.name, 'DivBackward0');
+  });
+
   it("backward frees the saved tensors of every node of a resnet18 extractor's step; retainGraph keeps them", () => {
     manualSeed(0);
     const backbone = resnet18();
