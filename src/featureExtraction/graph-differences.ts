@@ -1,4 +1,5 @@
 /** torchvision's warnings when the train-mode and eval-mode graphs name different nodes. */
+import { warn } from '../warnings.js';
 
 /** Whether `sub` is a subsequence of `seq` (in order, not necessarily contiguous). */
 export function isSubsequence(seq: readonly string[], sub: readonly string[]): boolean {
@@ -28,8 +29,5 @@ export function graphDifferenceMessage(
 /** Emits the warning as a Node.js process warning (type 'FeatureExtractionWarning'), or to the console elsewhere. */
 export function warnGraphDifferences(trainNodes: readonly string[], evalNodes: readonly string[]): void {
   const message = graphDifferenceMessage(trainNodes, evalNodes);
-  if (message === undefined) return;
-  const proc = (globalThis as { process?: { emitWarning?: (m: string, o: { type: string }) => void } }).process;
-  if (proc?.emitWarning !== undefined) proc.emitWarning(message, { type: 'FeatureExtractionWarning' });
-  else console.warn(`FeatureExtractionWarning: ${message}`);
+  if (message !== undefined) warn('FeatureExtractionWarning', message);
 }

@@ -7,6 +7,7 @@
  * registry, so that an op is written once; see src/ops/tensor-methods.ts.
  */
 import { AutogradError } from '../errors.js';
+import { warn } from '../warnings.js';
 import { type DType, type Storage, type StorageOf, isFloating, storageMatches } from './dtype.js';
 import { type Shape, formatShape, numel } from './shape.js';
 import type { GradFn } from '../autograd/grad-fn.js';
@@ -23,8 +24,7 @@ export class Tensor<D extends DType = DType> {
   #requiresGrad = false;
   /** Set once the flag was chosen (by a user, or by a module for its parameters). */
   requiresGradDecided = false;
-  /** The accumulated gradient of a leaf that requires grad, after `backward`; null before. */
-  grad: Tensor | null = null;
+  #grad: Tensor | null = null;
   /** The backward step that made this tensor: null for leaves (tensors not made by a recorded op). */
   gradFn: GradFn | null = null;
   /** Which output of `gradFn` this tensor is (ops such as `split` have several). */
@@ -73,6 +73,25 @@ export class Tensor<D extends DType = DType> {
     }
     this.#requiresGrad = flag;
     this.requiresGradDecided = true;
+  }
+
+  /**
+   * The accumulated gradient of a leaf that requires grad, after `backward`; null before. A
+   * non-leaf has one only after `retainGrad()`; reading it otherwise warns, as PyTorch does.
+   */
+  get grad(): Tensor | null {
+    if (this.#grad === null && !this.isLeaf && !this.retainsGrad) {
+      warn(
+        'AutogradWarning',
+        'The .grad of a tensor that is not a leaf is being read. Its .grad is not filled by backward(); ' +
+          'call retainGrad() on it before backward if you want it, or read the .grad of the leaf tensor instead.',
+      );
+    }
+    return this.#grad;
+  }
+
+  set grad(value: Tensor | null) {
+    this.#grad = value;
   }
 
   /** True for a tensor no recorded op made: one created by the user, a parameter, or a `detach()`. */

@@ -63,12 +63,26 @@ describe("bad use in training gets PyTorch's errors", () => {
     assert.deepEqual(conv.weight.grad!.shape, [4, 3, 3, 3]);
   });
 
-  it('.grad of a non-leaf stays null after backward, unless retainGrad() asked for it', () => {
+  it('.grad of a non-leaf stays null after backward and warns, unless retainGrad() asked for it', () => {
     const { run } = extractorOfSmallCnn();
     const plain = run(image());
     plain.logits.sum().backward();
     assert.equal(plain.features.isLeaf, false);
-    assert.equal(plain.features.grad, null);
+    const warnings: Error[] = [];
+    const emit = process.emitWarning;
+    // process warnings are delivered on a later tick: collect them synchronously instead.
+    process.emitWarning = ((message: string, options: { type: string }) =>
+      warnings.push(
+        Object.assign(new Error(message), { name: options.type }),
+      )) as unknown as typeof process.emitWarning;
+    try {
+      assert.equal(plain.features.grad, null);
+    } finally {
+      process.emitWarning = emit;
+    }
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]!.name, 'AutogradWarning');
+    assert.match(warnings[0]!.message, /is not a leaf.*retainGrad\(\)/);
     const retained = run(image());
     retained.features.retainGrad();
     retained.logits.sum().backward();
