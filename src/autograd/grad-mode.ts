@@ -39,7 +39,8 @@ function withGradMode<T>(mode: boolean, fn: () => T): T {
  * Runs `fn` without recording for backward, as `with torch.no_grad():`. Its results do not
  * require grad, and no graph holds on to activations: use it for inference.
  * @example
- * const logits = noGrad(() => model.call(images));
+ * const model = resnet18().eval();
+ * const logits = noGrad(() => model.call(rand([1, 3, 64, 64]))); // logits.requiresGrad === false
  */
 export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);

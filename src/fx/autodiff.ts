@@ -102,8 +102,6 @@ class LoweringHook implements TracingHook {
  * ONNX values (also inside arrays and plain objects: a feature extractor's dict) as tensor
  * stand-ins, and the tensors it returns come back as ONNX values. With `tape`, the ops are
  * recorded for `differentiate` (a loss or a score computed after a model's graph, say).
- * @example
- * const [score] = lowerOps(builder, [logits], (l) => [l.mul(oneHot).sum()], tape);
  */
 export function lowerOps(
   builder: GraphBuilder,

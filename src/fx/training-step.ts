@@ -90,9 +90,6 @@ export class CompiledTrainingStep {
   /**
    * One training step on a batch: the model's inputs, then the loss's targets. Returns the loss
    * (computed before the update, as an eager step's `loss` is); the parameters are updated.
-   * @example
-   * const step = compileTrainingStep(model, { loss: (y, t) => F.crossEntropy(y, t), optimizer });
-   * const loss = step.call(images, labels).item();
    */
   call(...args: Tensor[]): Tensor {
     args.forEach((t, i) => {
@@ -284,8 +281,9 @@ export class CompiledTrainingStep {
  * @example
  * const model = resnet18({ numClasses: 4 });
  * const optimizer = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
- * const step = compileTrainingStep(model, { loss: (logits, labels) => F.crossEntropy(logits, labels), optimizer });
- * const loss = step.call(rand([8, 3, 64, 64]), tensor([0, 1, 2, 3, 0, 1, 2, 3], { dtype: 'int64' }));
+ * const loss = (logits: Tensor, labels: Tensor) => F.crossEntropy(logits, labels);
+ * const step = compileTrainingStep(model, { loss, optimizer });
+ * step.call(rand([8, 3, 64, 64]), tensor([0, 1, 2, 3, 0, 1, 2, 3], { dtype: 'int64' })); // the loss
  */
 export function compileTrainingStep(model: Module, options: TrainingStepOptions): CompiledTrainingStep {
   return new CompiledTrainingStep(model, options);

@@ -11,7 +11,7 @@ import { scatterAdd } from './scatter-add.js';
  * index)`: out[i][j] = input[i][index[i][j]] for dim 1 of a 2-D input. The result has the shape of
  * `index`.
  * @example
- * F.gather(tensor([[1, 2], [3, 4]]), 1, tensor([[1], [0]])); // [[2], [3]]
+ * F.gather(tensor([[1, 2], [3, 4]]), 1, tensor([[1], [0]], { dtype: 'int64' })); // [[2], [3]]
  */
 export const gather = defineOp({
   name: 'gather',

@@ -88,7 +88,7 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 /**
  * Adam, as `torch.optim.Adam`; `weightDecay` adds `weightDecay * param` to the gradient.
  * @example
- * const opt = new optim.Adam(model.parameters(), { lr: 1e-3 });
+ * const opt = new optim.Adam(resnet18().parameters(), { lr: 1e-3 });
  */
 export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;

@@ -20,8 +20,11 @@ export interface SGDOptions {
 
 /**
  * @example
+ * const model = new nn.Linear(4, 2);
  * const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
- * opt.zeroGrad(); loss.backward(); opt.step();
+ * opt.zeroGrad();
+ * F.mseLoss(model.call(randn([8, 4])), randn([8, 2])).backward();
+ * opt.step(); // model.weight now holds the updated values
  */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Params<SGDOptions>, options: Partial<SGDOptions> = {}) {

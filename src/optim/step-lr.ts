@@ -11,7 +11,9 @@ export interface StepLROptions {
 
 /**
  * @example
+ * const opt = new optim.SGD(resnet18().parameters(), { lr: 0.1 });
  * const scheduler = new optim.lrScheduler.StepLR(opt, { stepSize: 30, gamma: 0.1 });
+ * scheduler.step(); // after each epoch: lr 0.1 for epochs 0-29, 0.01 for 30-59, ...
  */
 export class StepLR extends LRScheduler {
   readonly stepSize: number;

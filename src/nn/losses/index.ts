@@ -33,7 +33,7 @@ abstract class Loss extends Module<[Tensor, Tensor], Tensor> {
  * `nn.CrossEntropyLoss`: `F.crossEntropy` with its options fixed; `weight` is a buffer.
  * @example
  * const criterion = new nn.CrossEntropyLoss({ labelSmoothing: 0.1 });
- * const loss = criterion.call(logits, labels);
+ * const loss = criterion.call(randn([2, 5]), tensor([4, 0], { dtype: 'int64' })); // a 0-D tensor
  */
 export class CrossEntropyLoss extends Loss {
   declare weight: Tensor | null;

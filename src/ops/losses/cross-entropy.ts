@@ -34,7 +34,7 @@ const NAME = 'cross_entropy';
  * `F.cross_entropy`. `target` holds int64 class indices of the input's shape without the class
  * dim, or float class probabilities of the input's shape.
  * @example
- * const loss = F.crossEntropy(logits, tensor([0, 3, 1], { dtype: 'int64' }));
+ * const loss = F.crossEntropy(randn([3, 5]), tensor([0, 3, 1], { dtype: 'int64' })); // mean over the 3 samples
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
   expectFloat(NAME, 'input', expectTensor(NAME, 'input', input));
