@@ -25,6 +25,19 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   /** AdamW decays the param itself; Adam adds the decay to the gradient (L2 regularisation). */
   protected abstract readonly decoupledWeightDecay: boolean;
 
+  /** torch's defaults, which differ between Adam and AdamW in the weight decay only. */
+  constructor(params: Params<AdamOptions>, options: Partial<AdamOptions>, weightDecay: number) {
+    super(params, {
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay,
+      amsgrad: false,
+      maximize: false,
+      ...options,
+    });
+  }
+
   protected validate(o: AdamOptions): void {
     const name = this.constructor.name;
     checkOption(name, o.lr >= 0, `Invalid learning rate: ${o.lr}`);
@@ -94,15 +107,7 @@ export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;
 
   constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, {
-      lr: 1e-3,
-      betas: [0.9, 0.999],
-      eps: 1e-8,
-      weightDecay: 0,
-      amsgrad: false,
-      maximize: false,
-      ...options,
-    });
+    super(params, options, 0);
   }
 }
 
@@ -114,14 +119,6 @@ export class AdamW extends AdamBase {
   protected readonly decoupledWeightDecay = true;
 
   constructor(params: Params<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, {
-      lr: 1e-3,
-      betas: [0.9, 0.999],
-      eps: 1e-8,
-      weightDecay: 1e-2,
-      amsgrad: false,
-      maximize: false,
-      ...options,
-    });
+    super(params, options, 1e-2);
   }
 }
