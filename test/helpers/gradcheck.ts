@@ -29,7 +29,11 @@ function copyWith(t: Tensor, index: number, delta: number): Tensor {
  * sum(fn(inputs) * w), for a random w. `fn` must be deterministic. Inputs are float64 where the
  * op has float64 kernels, else float32 with a larger step and tolerance.
  */
-export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: GradcheckOptions = {}): void {
+export function gradcheck(
+  fn: (...inputs: Tensor[]) => Tensor,
+  inputs: readonly Tensor[],
+  options: GradcheckOptions = {},
+): void {
   const dtype = inputs[0]!.dtype;
   const eps = options.eps ?? (dtype === 'float64' ? 1e-6 : 1e-2);
   const atol = options.atol ?? (dtype === 'float64' ? 1e-5 : 2e-2);
@@ -38,7 +42,13 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
   const out = fn(...leaves);
   const w = randn([...out.shape], { dtype: dtype as 'float32' | 'float64', generator: new Generator(7) });
   const analytic = grad(out.mul(w).sum(), leaves, { allowUnused: true });
-  const objective = (xs: Tensor[]): number => noGrad(() => fn(...xs).mul(w).sum().item());
+  const objective = (xs: Tensor[]): number =>
+    noGrad(() =>
+      fn(...xs)
+        .mul(w)
+        .sum()
+        .item(),
+    );
   inputs.forEach((input, k) => {
     for (let i = 0; i < input.numel(); i++) {
       const plus = inputs.map((t, j) => (j === k ? copyWith(t, i, eps) : t));
