@@ -31,7 +31,6 @@ const NN_OPS = [
   'matmul',
   'bmm',
   'batch_norm',
-  'batch_norm_stats',
   'layer_norm',
   'group_norm',
   'dropout',
