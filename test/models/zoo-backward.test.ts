@@ -1,14 +1,15 @@
 /**
  * torchvision's test_forward_backward and test_jit_forward_backward for the zoo: an extractor of
- * randomly chosen (seeded) train-mode nodes, its outputs (weighted by fixed random numbers) summed and
- * backpropagated, gives
- * every parameter it keeps a finite gradient and every other parameter none (eager); the same sum
- * differentiated symbolically in one ONNX graph gives the same gradients (compiled). Batch 2, so
- * that train-mode batch norm has two values per channel at 1x1; dropout and stochastic depth have
- * p = 0 (both runs would draw different masks otherwise).
+ * randomly chosen (seeded) train-mode nodes, its outputs weighted by fixed random numbers, summed
+ * and backpropagated, gives every parameter it keeps a finite gradient and every other parameter
+ * none (eager, batch norm on batch statistics); then, with batch norm on its running statistics,
+ * the same sum differentiated symbolically in one ONNX graph gives eager's gradients within 1e-4
+ * of their norm, atol 1e-6 of the largest norm (compiled). Batch 2, so that train-mode batch norm
+ * has two values per channel at 1x1; dropout and stochastic depth have p = 0 (both runs would
+ * draw different masks otherwise).
  *
  * `npm test` runs the small models below; FEATUREFX_ZOO_BACKWARD=all runs every registered model
- * (minutes, and several GB for the largest).
+ * (about 15 minutes one process per model; several GB for the largest).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -131,16 +132,23 @@ MODELS.forEach((name, index) => {
     const outputs = grads.map((g, i) => ({ name: open.builder.rename(g!.name, `grad_${i}`), dtype: g!.dtype }));
     const session = new NativeSession(encodeModel(open.builder.finish('zoo_backward', outputs)), {
       intraOpNumThreads: 2,
-      graphOptimizationLevel: 'all',
+      // As written, op for op like eager: fusing batch norm into convolutions rounds differently,
+      // and near ReLU's kink a rounding flips whole gradient elements (1e-3 of the norm seen).
+      graphOptimizationLevel: 'disabled',
     });
     const compiled = session.run([{ type: 'float32', dims: x.shape, data: x.data }]);
     session.dispose();
     const keys = new Map([...extractor.namedParameters()].map(([k, p]) => [p, k]));
+    // A gradient near zero is rounding of the others: atol is 1e-6 of the largest gradient norm.
+    const atol = 1e-6 * Math.max(...params.map((p) => norm(p.grad!.data as Float32Array)));
     params.forEach((p, i) => {
       const eager = p.grad!.data as Float32Array;
       const symbolic = compiled[i]!.data as Float32Array;
       const diff = maxAbs(symbolic, eager);
-      assert.ok(diff <= 1e-4 * norm(eager) + 1e-7, `${keys.get(p)}: compiled and eager differ by ${diff}; norms ${norm(eager)} eager, ${norm(symbolic)} compiled; nodes ${nodes.join(", ")}`);
+      assert.ok(
+        diff <= 1e-4 * norm(eager) + atol,
+        `${keys.get(p)}: compiled and eager differ by ${diff} (eager's norm ${norm(eager)}; nodes ${nodes.join(', ')})`,
+      );
     });
   });
 });
