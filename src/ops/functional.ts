@@ -82,6 +82,7 @@ export { scatterAdd } from './scatter-add.js';
 export { size } from './size.js';
 export { chunk, split } from './split.js';
 export { to } from './to.js';
+export { unfold, type UnfoldOptions } from './unfold.js';
 export { squeeze, unsqueeze } from './unsqueeze.js';
 
 // Tracing support: what torch.fx records for attribute reads.

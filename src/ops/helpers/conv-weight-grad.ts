@@ -7,6 +7,7 @@ import { pad } from '../pad.js';
 import { permute, transpose } from '../permute.js';
 import { reshape } from '../reshape.js';
 import { sum } from '../sum.js';
+import { unfold } from '../unfold.js';
 import { cropTo } from './crop.js';
 
 export interface ConvGeometry {
@@ -19,17 +20,34 @@ export interface ConvGeometry {
 
 /**
  * The gradient of a convolution's weight (shape `weightShape`), given its input and the gradient
- * of its output. A 1x1 kernel without groups gives one matrix product; anything else, one grouped
- * convolution, so that a depthwise convolution costs about what its forward does instead of
- * computing every pair of channels. (Measured on resnet50's shapes: the product is 3-10x faster
- * for 1x1 kernels, whose convolution below runs one small product per input channel; for 3x3
- * and 7x7 kernels, gathering the kH·kW shifted slices for a product costs more than it saves.)
+ * of its output. Without groups it is a matrix product: with the input itself for a 1x1 kernel,
+ * with its patches (`unfold`, im2col) otherwise. With groups, one grouped convolution, so that a
+ * depthwise convolution costs about what its forward does instead of computing every pair of
+ * channels. (Measured at batch 8 on resnet18's 3x3 shapes, compiled: the patches' product takes
+ * 23-38 ms where the grouped convolution took 61-95 ms, as it reads the output gradient again
+ * for every input channel; PyTorch takes 17-32 ms.)
  */
 export function convWeightGrad(input: Tensor, gradOut: Tensor, weightShape: Shape, conv: ConvGeometry): Tensor {
-  const pointwise = weightShape[2] === 1 && weightShape[3] === 1 && conv.groups === 1;
+  if (conv.groups !== 1) return groupedWeightGrad(input, gradOut, weightShape, conv);
+  const pointwise = weightShape[2] === 1 && weightShape[3] === 1;
   return pointwise
     ? pointwiseWeightGrad(input, gradOut, weightShape, conv)
-    : groupedWeightGrad(input, gradOut, weightShape, conv);
+    : patchesWeightGrad(input, gradOut, weightShape, conv);
+}
+
+/** dWᵀ[c·k, o] = Σₙ unfold(X)[n, c·k, l] · G[n, o, l]: one batched product with the patches. */
+function patchesWeightGrad(input: Tensor, gradOut: Tensor, weightShape: Shape, conv: ConvGeometry): Tensor {
+  const { stride, dilation, pads } = conv;
+  const [top, left, bottom, right] = pads;
+  // Asymmetric padding ('same' with an even kernel) is applied here; unfold pads symmetrically.
+  const symmetric = top === bottom && left === right;
+  const x = symmetric ? input : padded(input, pads);
+  const [outC, inC, kh, kw] = weightShape as [number, number, number, number];
+  const [n, , oh, ow] = gradOut.shape as [number, number, number, number];
+  const columns = unfold(x, [kh, kw], { stride, dilation, padding: symmetric ? [top, left] : 0 });
+  const perImage = matmul(columns, transpose(reshape(gradOut, [n, outC, oh * ow]), 1, 2));
+  const total = n === 1 ? reshape(perImage, [inC * kh * kw, outC]) : sum(perImage, [0]);
+  return reshape(transpose(total, 0, 1), [...weightShape]);
 }
 
 function padded(input: Tensor, [top, left, bottom, right]: ConvGeometry['pads']): Tensor {
