@@ -65,6 +65,13 @@ export function runEager(op: AnyOp, args: readonly unknown[]): unknown {
     if (result !== undefined) return result;
   }
   if (op.scalar !== undefined && args.every((a) => typeof a === 'number')) return op.scalar(...(args as number[]));
+  if (op.view === true && args[0] instanceof Tensor) {
+    // Tensors are never written by ops, so a new shape over the same data is the whole result.
+    const meta = op.infer(...args) as TensorMeta;
+    const result = new Tensor(args[0].dtype, meta.shape, args[0].data);
+    recordOp(op, args, result);
+    return result;
+  }
   const inferred = op.infer(...args) as TensorMeta | TensorMeta[];
   const metas = Array.isArray(inferred) ? inferred : [inferred];
   checkOutputsFit(op.name, metas);

@@ -19,6 +19,7 @@ function dims(x: { shape: readonly unknown[] }, startDim: number, endDim: number
  */
 export const flatten = defineOp({
   name: 'flatten',
+  view: true,
   infer: (x: TensorMeta, startDim: number = 0, endDim: number = -1): TensorMeta => {
     expectTensor('flatten', 'input', x);
     if (x.shape.length === 0) return { dtype: x.dtype, shape: [1] };

@@ -47,6 +47,11 @@ export interface OpSpec<A extends unknown[], R> {
   direct?: (...args: PublicArgs<A>) => Public<R> | undefined;
   backward?: (ctx: BackwardContext<A, R>) => ArgumentGradients;
   /**
+   * True for an op whose result is its first argument's data in another shape (reshape,
+   * unsqueeze, ...): eagerly, the result shares that data instead of a kernel copying it.
+   */
+  view?: true;
+  /**
    * False for an op whose result never carries a gradient although it is floating point: a new
    * tensor of zeros, running statistics. Its results do not require grad, as in PyTorch.
    */

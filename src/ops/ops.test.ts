@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type FixtureCase, assertClose, fixtureTensor, loadFixture } from '../../test/helpers/compare-with-torch.js';
+import { randn } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { F } from './index.js';
 import { type IndexItem, slice } from './getitem.js';
@@ -151,3 +152,18 @@ for (const file of ['ops/numeric.json', 'ops/shape.json']) {
     });
   }
 }
+
+test('reshape, view, flatten, squeeze, unsqueeze and contiguous share their input data eagerly, and differentiate', () => {
+  const x = randn([2, 1, 3], { requiresGrad: true });
+  const views = [
+    F.reshape(x, [6]),
+    F.view(x, [3, 2]),
+    F.flatten(x),
+    F.squeeze(x, 1),
+    F.unsqueeze(x, 0),
+    F.contiguous(x),
+  ];
+  for (const v of views) assert.equal(v.data, x.data, 'the same storage, no copy');
+  views.reduce((total: Tensor, v) => F.add(total, F.sum(F.mul(v, v))), F.sum(F.mul(x, 0))).backward();
+  assertClose(x.grad!, F.mul(x.detach(), 12));
+});

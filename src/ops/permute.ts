@@ -50,6 +50,7 @@ export const transpose = defineOp({
 /** `Tensor.contiguous`: tensors here are always contiguous, so the value itself. */
 export const contiguous = defineOp({
   name: 'contiguous',
+  view: true,
   infer: (x: TensorMeta): TensorMeta => expectTensor('contiguous', 'input', x),
   lower: (ctx, x) => ctx.emit('Identity', [x]),
   backward: ({ grad }): ArgumentGradients => [grad],

@@ -21,6 +21,7 @@ const lowerReshape = (ctx: LoweringContext, x: Value, shape: readonly (number | 
  */
 export const reshape = defineOp({
   name: 'reshape',
+  view: true,
   infer: (x: TensorMeta, shape: readonly number[]) => inferReshape('reshape', x, shape),
   lower: lowerReshape,
   backward: ({ grad, args: [x] }): ArgumentGradients => [reshape(grad, [...x.shape])],
@@ -29,6 +30,7 @@ export const reshape = defineOp({
 /** `Tensor.view`: as `reshape` (tensors here are always contiguous). */
 export const view = defineOp({
   name: 'view',
+  view: true,
   infer: (x: TensorMeta, shape: readonly number[]) => inferReshape('view', x, shape),
   lower: lowerReshape,
   backward: ({ grad, args: [x] }): ArgumentGradients => [reshape(grad, [...x.shape])],

@@ -7,6 +7,7 @@ import { reshape } from './reshape.js';
 /** Inserts a dim of size 1 at `dim`, as `torch.unsqueeze`. */
 export const unsqueeze = defineOp({
   name: 'unsqueeze',
+  view: true,
   infer: (x: TensorMeta, dim: number): TensorMeta => {
     expectTensor('unsqueeze', 'input', x);
     const d = normalizeDim(dim, x.shape.length + 1, 'unsqueeze');
@@ -19,6 +20,7 @@ export const unsqueeze = defineOp({
 /** Removes dims of size 1 (all, or only `dim` if it has size 1), as `torch.squeeze`. */
 export const squeeze = defineOp({
   name: 'squeeze',
+  view: true,
   infer: (x: TensorMeta, dim?: number): TensorMeta => {
     expectTensor('squeeze', 'input', x);
     if (dim === undefined) return { dtype: x.dtype, shape: x.shape.filter((d) => d !== 1) };

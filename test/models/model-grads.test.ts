@@ -48,15 +48,6 @@ function summarise(grad: Tensor): { norm: number; probe: number; at: (i: number)
   return { norm: Math.sqrt(squares), probe, at: (i) => data[i]! };
 }
 
-// Cases that disagree beyond the tolerance; they run, and are reported as todo.
-const KNOWN: Record<string, string> = {
-  // Formula weights make its late activations ~1e10 (loss 7.7e10): SE weights' gradients differ by ~15%.
-  'efficientnet_v2_s/eval': 'late-stage SE gradients differ by ~15% at activations of ~1e10',
-  // PyTorch's own float32 rounding: its float64 gradient of that element is -0.38620, ours -0.38626,
-  // its float32 one -0.38891 (a ReLU or max-pool decision flipped by rounding, presumably).
-  'inception_v3/train': "first conv's gradient elements differ by ~0.7%; ours matches torch's float64 run to 2e-4",
-};
-
 const inputs = new Map(loadFixture('models/logits.json').map((c) => [c.name, fixtureTensor(c, 'input')]));
 
 for (const c of loadFixture('model-grads/grads.json')) {
@@ -66,8 +57,7 @@ for (const c of loadFixture('model-grads/grads.json')) {
     returnNodes: Record<string, string>;
     grads: Record<string, GradSummary>;
   };
-  const todo = KNOWN[c.name];
-  test(`${name} in ${mode} mode: parameter gradients of a loss over three nodes equal PyTorch's`, { todo }, () => {
+  test(`${name} in ${mode} mode: parameter gradients of a loss over three nodes equal PyTorch's`, () => {
     const model = skipInit(() => getModel(name));
     model.loadStateDict(formulaWeights(model));
     const extractor = createFeatureExtractor(withoutRandomDrops(model).train(mode === 'train'), { returnNodes });
