@@ -30,8 +30,6 @@ export interface TensorInput {
 }
 
 export class GradFn {
-  /** PyTorch's name for the node, `<Op>Backward0` (e.g. `Conv2dBackward0`), as `grad_fn` prints. */
-  readonly name: string;
   #args: readonly unknown[] | null;
   #outputs: readonly Tensor[] | null;
 
@@ -44,9 +42,13 @@ export class GradFn {
     /** Whether the op returned a list (its rule then gets and returns lists of gradients). */
     readonly listOutput: boolean,
   ) {
-    this.name = `${op.name.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase())}Backward0`;
     this.#args = args;
     this.#outputs = outputs;
+  }
+
+  /** PyTorch's name for the node, `<Op>Backward0` (e.g. `Conv2dBackward0`), as `grad_fn` prints. */
+  get name(): string {
+    return `${this.op.name.replace(/(^|_)(\w)/g, (_, __, c: string) => c.toUpperCase())}Backward0`;
   }
 
   /** The nodes whose outputs fed this one, as PyTorch's `next_functions` (null for leaves). */
