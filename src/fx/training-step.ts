@@ -12,7 +12,6 @@ import { Module } from '../nn/module.js';
 import { batchNormStats } from '../ops/batch-norm.js';
 import { type GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import type { Optimizer, ParamGroup } from '../optim/optimizer.js';
-import { writeInPlace } from '../optim/optimizer.js';
 import { NativeSession, type RawTensor } from '../runtime/native-session.js';
 import { encodeModel } from '../runtime/onnx-model.js';
 import { SessionLru } from '../runtime/session-lru.js';
@@ -211,7 +210,7 @@ export class CompiledTrainingStep {
         },
       );
       addOutput(updated!, `${path}:new`, (value) => {
-        writeInPlace(param, value);
+        param.copy_(value);
         optimizer.advance(optimizer.stateOf(param));
       });
       names.forEach((name, k) =>

@@ -255,14 +255,19 @@ test('parameters require grad by default, buffers do not; requiresGrad_(false) f
   assert.equal(linear.weight.requiresGrad, false);
 });
 
-test('loadStateDict copies values into the module\'s own tensors unless assign', () => {
+test("loadStateDict copies values into the module's own tensors unless assign", () => {
   const net = new nn.Linear(2, 2);
   const weight = net.weight;
   const sd = new Map([...net.stateDict()].map(([k, t]) => [k, ones([...t.shape])]));
   net.loadStateDict(sd);
   assert.equal(net.weight, weight, 'the same tensor object, so optimizers made before still hold it');
   assert.deepEqual(Array.from(weight.data as Float32Array), [1, 1, 1, 1]);
-  assert.notEqual(net.weight.data, sd.get('weight')!.data, 'the checkpoint\'s storage is not shared');
+  assert.notEqual(net.weight.data, sd.get('weight')!.data, "the checkpoint's storage is not shared");
+  assert.equal(weight.version, 1, 'the copy is counted, so compiled modules see the change');
+  assert.throws(
+    () => weight.copy_(ones([4])),
+    /\[copy_\] cannot write a float32 tensor of shape \[4\] into a float32 tensor of shape \[2, 2\]/,
+  );
   net.loadStateDict(sd, { assign: true });
   assert.equal(net.weight, sd.get('weight'));
 });

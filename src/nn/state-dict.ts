@@ -69,8 +69,7 @@ export function loadStateDictInto(
     const current = own.get(key);
     if (current === undefined) continue;
     if (options.assign !== true) {
-      current.data.set(t.data as never);
-      current.version++;
+      current.copy_(t);
       continue;
     }
     if (current.requiresGradDecided) t.requiresGrad = current.requiresGrad;

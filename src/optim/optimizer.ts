@@ -4,7 +4,7 @@
  *
  * How an update is written: the arithmetic runs through ops (ONNX Runtime kernels) inside
  * `noGrad`, which gives new tensors; the result is then copied into the parameter's own storage
- * (`param.data.set(newValue.data)`). The parameter stays the same tensor object, so a module, a
+ * (`param.copy_(newValue)`). The parameter stays the same tensor object, so a module, a
  * feature extractor built on it and the optimizer keep sharing it, as torch's in-place `param.add_`
  * leaves every reference seeing the new values. The optimizer's state tensors (momentum buffers,
  * moment estimates) are its own and are simply replaced.
@@ -104,7 +104,7 @@ export abstract class Optimizer<O extends object> {
           const next = this.update(param, param.grad, tensors, group, this.stepScalars(group, state));
           Object.assign(state, tensors);
           this.advance(state);
-          writeInPlace(param, next);
+          param.copy_(next);
         }
       }
     });
@@ -207,15 +207,6 @@ export abstract class Optimizer<O extends object> {
     }
     return s;
   }
-}
-
-/**
- * Writes `value` into `param`'s own storage, so that every holder of the tensor sees it, and
- * counts the write in its version (compiled modules holding the old values notice).
- */
-export function writeInPlace(param: Tensor, value: Tensor): void {
-  param.data.set(value.data as never);
-  param.version++;
 }
 
 /** A gradient must have its param's shape: one that broadcasts would write another param's worth of values. */

@@ -105,6 +105,23 @@ export class Tensor<D extends DType = DType> {
     return this;
   }
 
+  /**
+   * Writes `source`'s values into this tensor's own storage, as `tensor.copy_()`, so that every
+   * holder of this tensor sees them, and counts the write in `version`. Ops never do this; an
+   * optimizer's step and a copying `loadStateDict` do.
+   */
+  copy_(source: Tensor): this {
+    if (source.dtype !== this.dtype || source.shape.join() !== this.shape.join()) {
+      throw new RangeError(
+        `[copy_] cannot write a ${source.dtype} tensor of shape ${formatShape(source.shape)} into a ${this.dtype} ` +
+          `tensor of shape ${formatShape(this.shape)}`,
+      );
+    }
+    (this.data as { set(values: ArrayLike<unknown>): void }).set(source.data as ArrayLike<unknown>);
+    this.version++;
+    return this;
+  }
+
   /** Makes `backward` store this non-leaf tensor's gradient in `.grad`, as `tensor.retain_grad()`. */
   retainGrad(): this {
     if (!this.requiresGrad) {
