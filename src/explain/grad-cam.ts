@@ -98,9 +98,16 @@ function checkInput(input: unknown, api: string): asserts input is Tensor {
 
 /** Targets as an int64 [N] tensor: given for all, per image, or -1 for the top class. */
 function targetTensor(target: number | readonly number[] | undefined, batch: number, api: string): Tensor {
-  const list = target === undefined ? Array<number>(batch).fill(-1) : typeof target === 'number' ? Array<number>(batch).fill(target) : [...target];
+  const list =
+    target === undefined
+      ? Array<number>(batch).fill(-1)
+      : typeof target === 'number'
+        ? Array<number>(batch).fill(target)
+        : [...target];
   if (list.length !== batch || !list.every(Number.isInteger)) {
-    throw new RangeError(`[${api}] target must be a class index or one per image (${batch}), got ${JSON.stringify(target)}`);
+    throw new RangeError(
+      `[${api}] target must be a class index or one per image (${batch}), got ${JSON.stringify(target)}`,
+    );
   }
   return tensor(list, { dtype: 'int64' });
 }
@@ -154,6 +161,13 @@ export interface ExportGradCamOptions extends GradCamOptions {
  * const bytes = exportGradCam(resnet18().eval(), { node: 'layer4', inputShape: [1, 3, 224, 224] });
  */
 export function exportGradCam(model: Module, options: ExportGradCamOptions): Uint8Array {
+  const { bytes } = gradCamModel(model, options);
+  if (options.path !== undefined) writeFileSync(options.path, bytes);
+  return bytes;
+}
+
+/** The Grad-CAM ONNX model's bytes, and how many classes its scores have (to check targets). */
+function gradCamModel(model: Module, options: ExportGradCamOptions): { bytes: Uint8Array; classes: number } {
   checkOptions(model, options);
   const shape = options.inputShape;
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isInteger(d) && d > 0)) {
@@ -182,22 +196,18 @@ export function exportGradCam(model: Module, options: ExportGradCamOptions): Uin
     tape,
   );
   const [gradients] = differentiate(builder, tape, score!, [result[FEATURES]!]);
-  const [cam] = lowerOps(builder, [result[FEATURES]!, gradients!], (f, g) => [
-    camFrom(f, g, [shape[2]!, shape[3]!]),
-  ]);
+  const [cam] = lowerOps(builder, [result[FEATURES]!, gradients!], (f, g) => [camFrom(f, g, [shape[2]!, shape[3]!])]);
   const outputs = [
     { name: builder.rename(cam!.name, 'cam'), dtype: 'float32' as const },
     { name: builder.rename(result[LOGITS]!.name, 'logits'), dtype: result[LOGITS]!.dtype },
     { name: builder.rename(chosen!.name, 'target_class'), dtype: 'int64' as const },
   ];
-  const bytes = encodeModel(builder.finish('GradCam', outputs));
-  if (options.path !== undefined) writeFileSync(options.path, bytes);
-  return bytes;
+  return { bytes: encodeModel(builder.finish('GradCam', outputs)), classes: result[LOGITS]!.shape[1] as number };
 }
 
 /** Grad-CAM run by ONNX Runtime: one session per input shape, forward and backward in one run. */
 export class CompiledGradCam {
-  private readonly sessions = new SessionLru<{ session: NativeSession; dispose(): void }>(4);
+  private readonly sessions = new SessionLru<{ session: NativeSession; classes: number; dispose(): void }>(4);
 
   constructor(
     readonly model: Module,
@@ -211,25 +221,24 @@ export class CompiledGradCam {
     const key = input.shape.join('x');
     let entry = this.sessions.get(key);
     if (entry === undefined) {
-      const bytes = exportGradCam(this.model, { ...this.options, inputShape: input.shape });
+      const { bytes, classes } = gradCamModel(this.model, { ...this.options, inputShape: input.shape });
       const session = new NativeSession(bytes, {
         intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
         graphOptimizationLevel: 'all',
       });
-      entry = { session, dispose: () => session.dispose() };
+      entry = { session, classes, dispose: () => session.dispose() };
       this.sessions.add(key, entry);
     }
     const asked = targetTensor(target, input.shape[0]!, 'compileGradCam');
+    checkClasses(Array.from(asked.data as BigInt64Array, Number), entry.classes, 'compileGradCam');
     const [cam, logits, chosen] = entry.session.run([
       { type: 'float32', dims: input.shape, data: input.data },
       { type: 'int64', dims: asked.shape, data: asked.data },
     ]);
-    const logitsTensor = new Tensor('float32', logits!.dims, logits!.data as Float32Array);
-    checkClasses(Array.from(asked.data as BigInt64Array, Number), logitsTensor.shape[1]!, 'compileGradCam');
     return {
       cam: new Tensor('float32', cam!.dims, cam!.data as Float32Array),
       target: Array.from(chosen!.data as BigInt64Array, Number),
-      logits: logitsTensor,
+      logits: new Tensor('float32', logits!.dims, logits!.data as Float32Array),
     };
   }
 
@@ -244,9 +253,6 @@ export class CompiledGradCam {
  * const cams = compileGradCam(resnet18().eval(), { node: 'layer4' });
  * const { cam } = cams.call(rand([2, 3, 64, 64]), [281, 285]);
  */
-export function compileGradCam(
-  model: Module,
-  options: GradCamOptions & { numThreads?: number },
-): CompiledGradCam {
+export function compileGradCam(model: Module, options: GradCamOptions & { numThreads?: number }): CompiledGradCam {
   return new CompiledGradCam(model, options);
 }
