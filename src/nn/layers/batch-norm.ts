@@ -50,8 +50,8 @@ export class BatchNorm2d extends Module<[Tensor], Tensor> {
       const count = Number(this.num_batches_tracked!.item()) + 1;
       this.num_batches_tracked = zeros([], { dtype: 'int64' }).add(count);
       const momentum = this.momentum ?? 1 / count;
-      // Detached: the buffers are not part of the loss, and a graph on them would chain every step.
-      const [mean, variance] = batchNormStats(x.detach(), this.running_mean, this.running_var, momentum);
+      // batch_norm_stats is not differentiable: the new buffers carry no graph from step to step.
+      const [mean, variance] = batchNormStats(x, this.running_mean, this.running_var, momentum);
       const output = batchNorm(x, null, null, this.weight, this.bias, { training: true, eps: this.eps });
       this.running_mean = mean!;
       this.running_var = variance!;
