@@ -14,3 +14,4 @@ export * from './convnext.js';
 export * from './googlenet.js';
 export * from './inception.js';
 export * from './shufflenet-v2.js';
+export * from './vision-transformer.js';

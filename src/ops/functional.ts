@@ -69,6 +69,7 @@ export {
 
 // Shape and indexing ops.
 export { cat, stack } from './cat.js';
+export { dim } from './dim.js';
 export { expand, repeat } from './expand.js';
 export { flatten } from './flatten.js';
 export { getitem, slice, Slice, type Index, type IndexItem } from './getitem.js';
@@ -87,3 +88,4 @@ export { squeeze, unsqueeze } from './unsqueeze.js';
 
 // Tracing support: what torch.fx records for attribute reads.
 export { getattr } from './getattr.js';
+export { assert, type AssertMessage } from './assert.js';

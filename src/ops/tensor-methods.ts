@@ -50,6 +50,7 @@ declare module '../tensor/tensor.js' {
     tanh: Method<typeof F.tanh>;
     chunk: Method<typeof F.chunk>;
     contiguous: Method<typeof F.contiguous>;
+    dim: () => number;
     expand: Method<typeof F.expand>;
     flatten: Method<typeof F.flatten>;
     getitem: Method<typeof F.getitem>;
@@ -102,6 +103,7 @@ const methods: Record<string, unknown> = {
   tanh: F.tanh,
   chunk: F.chunk,
   contiguous: F.contiguous,
+  dim: F.dim,
   expand: F.expand,
   flatten: F.flatten,
   getitem: F.getitem,

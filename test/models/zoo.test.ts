@@ -1,7 +1,7 @@
 /**
  * The zoo against torchvision 0.14 (fixtures from scripts/fixtures/make_models.py): node names in
  * train and eval mode and state-dict keys and shapes for every model, and numbers through a
- * feature extractor for one model per family.
+ * feature extractor for one model per family (or a small configuration of its class: `config`).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,7 +12,9 @@ import { NodePathTracer, withDefaultLeaves } from '../../src/featureExtraction/n
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { loadPth } from '../../src/io/pth.js';
 import { skipInit } from '../../src/nn/init.js';
+import * as zoo from '../../src/models/index.js';
 import { getModel, listModels } from '../../src/models/index.js';
+import type { Module } from '../../src/nn/module.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { FIXTURES_DIR, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
 import { formulaWeights } from '../helpers/formula-weights.js';
@@ -50,6 +52,19 @@ for (const [name, expected] of Object.entries(fixture.models)) {
   });
 }
 
+/** A small configuration of a zoo class, for families whose smallest model is too big to fixture (SMALL_CONFIGS). */
+interface SmallConfig {
+  class: string;
+  options: Record<string, unknown>;
+}
+
+/** The model a numbers, logits or init case was made with: the named model, or its `config`. */
+function buildModel(name: string, config: SmallConfig | undefined): Module {
+  if (config === undefined) return getModel(name);
+  const cls = (zoo as Record<string, unknown>)[config.class] as new (options: Record<string, unknown>) => Module;
+  return new cls(config.options);
+}
+
 const NUMBER_FAMILIES = readdirSync(join(FIXTURES_DIR, 'models'))
   .filter((f) => f.endsWith('-numbers.json'))
   .map((f) => f.slice(0, -'-numbers.json'.length));
@@ -59,7 +74,8 @@ for (const family of NUMBER_FAMILIES) {
     test(`${c.name}: features through createFeatureExtractor match PyTorch with torch's weights`, () => {
       const returnNodes = c.params.returnNodes as Record<string, string>;
       // Every tensor the extractor keeps is loaded (strictly) below, so none is drawn at random.
-      const extractor = createFeatureExtractor(skipInit(() => getModel(c.name)).eval(), { returnNodes });
+      const model = skipInit(() => buildModel(c.name, c.params.config as SmallConfig | undefined));
+      const extractor = createFeatureExtractor(model.eval(), { returnNodes });
       // The pruned extractor holds exactly the parameters torchvision's pruned extractor saved.
       extractor.loadStateDict(loadPth(join(FIXTURES_DIR, 'models', `${family}-numbers.pth`)));
       const out = extractor.call(fixtureTensor(c, 'input')) as Record<string, Tensor>;
@@ -72,7 +88,7 @@ for (const family of NUMBER_FAMILIES) {
 for (const c of loadFixture('models/logits.json')) {
   test(`${c.name}: eval-mode logits of the whole model match PyTorch (formula weights)`, () => {
     // The formula replaces every tensor (loadStateDict is strict), so none is drawn at random.
-    const model = skipInit(() => getModel(c.name)).eval();
+    const model = skipInit(() => buildModel(c.name, c.params.config as SmallConfig | undefined)).eval();
     model.loadStateDict(formulaWeights(model));
     const expected = fixtureTensor(c, 'logits');
     // Relative to the logits' scale: a few logits near zero carry the rounding of large ones.
@@ -83,11 +99,12 @@ for (const c of loadFixture('models/logits.json')) {
 
 const initFixture = JSON.parse(readFileSync(join(FIXTURES_DIR, 'models', 'init.json'), 'utf8')) as {
   models: Record<string, Record<string, [mean: number, std: number, numel: number]>>;
+  configs?: Record<string, SmallConfig>;
 };
 
 for (const [name, stats] of Object.entries(initFixture.models)) {
   test(`${name}: a new model is initialised as torchvision initialises it (each tensor's mean and std)`, () => {
-    const state = getModel(name).stateDict();
+    const state = buildModel(name, initFixture.configs?.[name]).stateDict();
     for (const [key, [mean, std, numel]] of Object.entries(stats)) {
       const values = state.get(key)!.data as Float32Array;
       let sum = 0;
