@@ -14,4 +14,5 @@ export * from './convnext.js';
 export * from './googlenet.js';
 export * from './inception.js';
 export * from './shufflenet-v2.js';
+export * from './maxvit.js';
 export * from './vision-transformer.js';
