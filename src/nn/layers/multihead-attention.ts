@@ -51,11 +51,15 @@ export class MultiheadAttention extends Module<
     if (this.out_proj.bias !== null) this.out_proj.bias = zeros([embedDim]);
   }
 
-  /** Projects (N, L, E) with rows [i*E, (i+1)*E) of the packed weight, then splits heads: (N, H, L, D). */
-  private project(x: Tensor, i: number): Tensor {
+  /**
+   * Projects (N, L, E) with rows [i*E, (i+1)*E) of the packed weight, then splits heads: (N, H, L, D).
+   * The packed tensors are arguments, read by `forward`: traced, that is where `this` gives their
+   * get_attr values, so the slices are recorded instead of becoming constants.
+   */
+  private project(x: Tensor, i: number, weight: Tensor, bias: Tensor | null): Tensor {
     const e = this.embedDim;
-    const w = this.in_proj_weight.getitem(slice(i * e, (i + 1) * e));
-    const b = this.in_proj_bias === null ? null : this.in_proj_bias.getitem(slice(i * e, (i + 1) * e));
+    const w = weight.getitem(slice(i * e, (i + 1) * e));
+    const b = bias === null ? null : bias.getitem(slice(i * e, (i + 1) * e));
     const [n, l] = x.shape as [number, number];
     return F.linear(x, w, b).reshape([n, l, this.numHeads, this.headDim]).transpose(1, 2);
   }
@@ -63,10 +67,11 @@ export class MultiheadAttention extends Module<
   forward(query: Tensor, key: Tensor, value: Tensor, call: AttentionCallOptions = {}): [Tensor, Tensor | null] {
     // Work batch-first: (N, L, E).
     const toBatchFirst = (t: Tensor): Tensor => (this.options.batchFirst === true ? t : t.transpose(0, 1));
+    const [weight, bias] = [this.in_proj_weight, this.in_proj_bias];
     const [q, k, v] = [
-      this.project(toBatchFirst(query), 0),
-      this.project(toBatchFirst(key), 1),
-      this.project(toBatchFirst(value), 2),
+      this.project(toBatchFirst(query), 0, weight, bias),
+      this.project(toBatchFirst(key), 1, weight, bias),
+      this.project(toBatchFirst(value), 2, weight, bias),
     ];
     let scores = F.matmul(q, k.transpose(-2, -1)).mul(1 / Math.sqrt(this.headDim));
     const mask = call.attnMask ?? null;
