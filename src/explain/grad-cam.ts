@@ -178,7 +178,7 @@ function gradCamModel(model: Module, options: ExportGradCamOptions): { bytes: Ui
   extractor.eval();
   let open;
   try {
-    open = lowerOpen(extractor, extractor.graph, [shape], { dynamicBatch: false, withTape: true });
+    open = lowerOpen(extractor, extractor.graph, [shape], { withTape: true });
   } finally {
     extractor.train(wasTraining);
   }

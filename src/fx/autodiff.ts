@@ -10,10 +10,11 @@ import { AutogradError } from '../errors.js';
 import { add } from '../ops/add.js';
 import { type GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import type { AnyOp } from '../ops/op.js';
-import { TRACED, type TracingHook, withTracingHook } from '../ops/tracing-hook.js';
+import { withTracingHook } from '../ops/tracing-hook.js';
 import { full } from '../tensor/creation.js';
 import { isFloating } from '../tensor/dtype.js';
-import { Tensor, type TensorMeta } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
+import { LoweringHook, SymbolicTensor, mapTensors, symbolic } from './stand-ins.js';
 
 /** One op applied during lowering: what its backward rule needs. */
 export interface TapeEntry {
@@ -21,80 +22,6 @@ export interface TapeEntry {
   args: readonly unknown[];
   outputs: readonly Value[];
   listOutput: boolean;
-}
-
-/**
- * An ONNX value standing in for a tensor while a backward rule runs: it has the `Tensor` methods
- * (so rules may write `g.reshape(...)`), a static shape and dtype, and no data. Ops called on it
- * are lowered (see `LoweringHook`).
- */
-class SymbolicTensor {
-  readonly kind = 'value';
-  declare readonly [TRACED]: true;
-
-  constructor(
-    readonly name: string,
-    readonly dtype: Tensor['dtype'],
-    readonly shape: readonly number[],
-  ) {}
-}
-Object.setPrototypeOf(SymbolicTensor.prototype, Tensor.prototype);
-Object.defineProperty(SymbolicTensor.prototype, TRACED, { value: true });
-
-function symbolic(v: Value): SymbolicTensor {
-  if (v instanceof SymbolicTensor) return v;
-  if (!v.shape.every((d): d is number => typeof d === 'number')) {
-    throw new AutogradError(
-      `[autodiff] value '${v.name}' has a dynamic shape [${v.shape.join(', ')}]; gradients are exported ` +
-        'for fixed input shapes (dynamicBatch: false)',
-    );
-  }
-  return new SymbolicTensor(v.name, v.dtype, v.shape);
-}
-
-function mapTensors(x: unknown, f: (v: Value) => unknown): unknown {
-  if (isValue(x)) return f(x);
-  if (Array.isArray(x)) return x.map((item) => mapTensors(item, f));
-  return x;
-}
-
-/**
- * Lowers the ops a backward rule (or `lowerOps` code) calls into `builder`, with shapes from the
- * ops' shape rules; onto `tape` too when given, so that they can be differentiated in turn.
- */
-class LoweringHook implements TracingHook {
-  /** Counts constants across hooks, as several write into one graph. */
-  private static constants = 0;
-
-  constructor(
-    private readonly builder: GraphBuilder,
-    private readonly tape?: TapeEntry[],
-  ) {}
-
-  /** A real tensor a rule made (a constant, a mask) becomes an initializer. */
-  constant(t: Tensor): SymbolicTensor {
-    const raw = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    const name = this.builder.addInitializer(`%grad_const_${LoweringHook.constants++}`, t.dtype, t.shape, raw.slice());
-    return new SymbolicTensor(name, t.dtype, t.shape);
-  }
-
-  record(op: AnyOp, rawArgs: readonly unknown[]): unknown {
-    const toValue = (a: unknown): unknown =>
-      a instanceof SymbolicTensor ? a : a instanceof Tensor ? this.constant(a) : Array.isArray(a) ? a.map(toValue) : a;
-    const args = rawArgs.map(toValue);
-    if (op.direct !== undefined) {
-      const picked = op.direct(...args);
-      if (picked !== undefined) return picked;
-    }
-    const metas = args.map((a) => mapTensors(a, (v): TensorMeta => ({ dtype: v.dtype, shape: v.shape as number[] })));
-    const inferred = op.infer(...metas) as TensorMeta | TensorMeta[];
-    const out = op.lower(this.builder, ...args);
-    const names = Array.isArray(out) ? out : [out];
-    const list = Array.isArray(inferred) ? inferred : [inferred];
-    const values = names.map((name, i) => new SymbolicTensor(name, list[i]!.dtype, list[i]!.shape));
-    this.tape?.push({ op, args, outputs: values, listOutput: Array.isArray(inferred) });
-    return Array.isArray(inferred) ? values : values[0];
-  }
 }
 
 /**
@@ -110,22 +37,11 @@ export function lowerOps(
   fn: (...tensors: any[]) => readonly unknown[],
   tape?: TapeEntry[],
 ): Value[] {
-  const hook = new LoweringHook(builder, tape);
-  const stand = (x: unknown): unknown => {
-    if (isValue(x)) return symbolic(x);
-    if (Array.isArray(x)) return x.map(stand);
-    if (typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
-      return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, stand(v)]));
-    }
-    return x;
-  };
-  return withTracingHook(hook, () =>
-    fn(...values.map(stand)).map((r) => {
-      if (r instanceof SymbolicTensor) return r;
-      if (r instanceof Tensor) return hook.constant(r);
-      throw new TypeError(`[lowerOps] the function must return tensors computed from its arguments, got ${String(r)}`);
-    }),
-  );
+  const results = new LoweringHook(builder, { tape }).run(fn, values) as unknown[];
+  return results.map((r) => {
+    if (r instanceof SymbolicTensor) return r;
+    throw new TypeError(`[lowerOps] the function must return tensors computed from its arguments, got ${String(r)}`);
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { CNN, LenModule, TestModule } from '../../test/helpers/example-modules.js';
 import { createFeatureExtractor } from '../featureExtraction/create-feature-extractor.js';
 import { resnet18 } from '../models/resnet.js';
+import { Conv2d } from '../nn/layers/conv.js';
 import { Module } from '../nn/module.js';
 import { SGD } from '../optim/sgd.js';
 import { F } from '../ops/index.js';
@@ -82,12 +83,46 @@ test('an exported model reloads in onnxruntime-node with the same outputs, keys 
   );
 });
 
-test('a wrapped JavaScript function cannot be exported, and the error names the node', () => {
-  const extractor = createFeatureExtractor(new LenModule(), { returnNodes: ['len'] });
+test('a wrapped JavaScript function is lowered by running it, and a size it reads ties the graph to that size', () => {
+  const extractor = createFeatureExtractor(new LenModule(), { returnNodes: { len: 'n', add: 'y' } });
+  // len(x) returns x.shape[0] as a JS number: the graph holds it as a constant.
   assert.throws(() => exportOnnx(extractor, { inputShape: [2, 2] }), {
     name: 'ExportError',
-    message: /cannot export node 'len'.*the wrapped function 'len' runs JavaScript/,
+    message: /cannot make the batch size dynamic: the graph for input shape \[\[3,2\]\] differs .*dynamicBatch: false/,
   });
+  exportOnnx(extractor, { inputShape: [2, 2], dynamicBatch: false });
+  const compiled = compile(extractor);
+  for (const batch of [2, 3]) {
+    const out = compiled.call(randn([batch, 2])) as Record<string, unknown>;
+    assert.equal(out.n, batch);
+  }
+  assert.equal(compiled.sessionCount, 2, 'one session per batch size, as the graphs differ');
+});
+
+/** A convolution and an adaptive pooling to 3×3, whose windows depend on the input size. */
+class AdaptiveNet extends Module<[Tensor], Tensor> {
+  conv = new Conv2d(3, 4, 3, { padding: 1 });
+  forward(x: Tensor): Tensor {
+    return F.adaptiveAvgPool2d(this.conv.call(x), [3, 3]);
+  }
+}
+
+test('one compiled session serves every batch and spatial size whose graph is the same', () => {
+  const extractor = createFeatureExtractor(resnet18().eval(), { returnNodes: ['layer2', 'fc'] });
+  const compiled = compile(extractor);
+  for (const shape of [[1, 3, 64, 64], [4, 3, 64, 64], [1, 3, 96, 128], [2, 3, 160, 96]]) {
+    const x = randn(shape);
+    assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
+  }
+  assert.equal(compiled.sessionCount, 1);
+  // Adaptive pooling to 3×3 computes with the input size: one session per size, batch shared.
+  const net = new AdaptiveNet().eval();
+  const adaptive = compile(net);
+  for (const shape of [[1, 3, 8, 8], [5, 3, 8, 8], [1, 3, 10, 10]]) {
+    const x = randn(shape);
+    assertParity({ y: net.call(x) }, { y: adaptive.call(x) as Tensor });
+  }
+  assert.equal(adaptive.sessionCount, 2);
 });
 
 /** Compiled and eager results have the same structure (tensor, list, or object with its keys in order) and values. */
@@ -156,7 +191,8 @@ test('compiled modules return what eager ones do, whatever the output keys are c
 
 test('compile keeps at most maxSessions sessions, disposing the least recently used, and stays correct', (t) => {
   const disposed = t.mock.method(NativeSession.prototype, 'dispose');
-  const extractor = createFeatureExtractor(new CNN(3, 1, 10).eval(), { returnNodes: ['blocks.0', 'cls'] });
+  // Adaptive pooling to 3×3 makes each input size a graph of its own.
+  const extractor = createFeatureExtractor(new AdaptiveNet().eval(), { returnNodes: ['conv', 'adaptive_avg_pool2d'] });
   const compiled = compile(extractor, { maxSessions: 2 });
   const check = (size: number): void => {
     const x = randn([1, 3, size, size]);

@@ -1,8 +1,9 @@
 /**
  * `compile`: a module's graph as one ONNX Runtime session (graph optimisation 'all'), called
- * with the same inputs as the module and returning the same structure. Sessions are built on the
- * first call for each input shape (the batch dimension stays dynamic) and kept in a small cache
- * that drops the least recently used one.
+ * with the same inputs as the module and returning the same structure. On the first call with an
+ * input shape the graph is lowered for it; shapes whose graphs come out the same share one session
+ * with symbolic sizes (every batch size and every spatial size a CNN allows, typically), and the
+ * sessions are kept in a small cache that drops the least recently used one.
  */
 import { NativeSession, type RawTensor } from '../runtime/native-session.js';
 import { encodeModel } from '../runtime/onnx-model.js';
@@ -13,7 +14,8 @@ import { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
 import { MODES, checkOneOf, checkOptionsObject, checkPositiveInteger } from './check-options.js';
 import { GraphModule } from './graph-module.js';
-import { lowerInMode, toGraphModule } from './onnx-export.js';
+import { declareSizes, graphKey } from './dynamic-sizes.js';
+import { type LoweredGraph, lowerInMode, toGraphModule } from './onnx-export.js';
 import type { OutputStructure } from './output-structure.js';
 
 export interface CompileOptions {
@@ -23,9 +25,10 @@ export interface CompileOptions {
   numThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /**
-   * How many sessions (one per input shape, batch size aside) to keep (default 8). Each holds a
-   * copy of the weights and its own buffers, so a stream of new sizes would otherwise grow memory
-   * without bound; the least recently used is disposed.
+   * How many sessions to keep (default 8): one serves every input shape the graph is the same for,
+   * but a model that computes with sizes as constants (a pooling window derived from the input
+   * size) needs one per shape. Each holds a copy of the weights and its own buffers, so a stream
+   * of new sizes would otherwise grow memory without bound; the least recently used is disposed.
    */
   maxSessions?: number;
 }
@@ -33,6 +36,8 @@ export interface CompileOptions {
 const COMPILE_OPTION_KEYS = ['mode', 'numThreads', 'graphOptimizationLevel', 'maxSessions'];
 const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'];
 const DEFAULT_MAX_SESSIONS = 8;
+/** Input shapes whose graph is remembered; past this the memory is cleared (a cheap re-lowering). */
+const MAX_REMEMBERED_SHAPES = 1024;
 
 function checkCompileOptions(options: unknown): asserts options is CompileOptions {
   checkOptionsObject('compile(module, options)', options, COMPILE_OPTION_KEYS, "compile(module, { mode: 'eval' })");
@@ -54,8 +59,10 @@ interface CompiledSession {
 
 /** A module compiled to ONNX Runtime: `call` (synchronous) and `run` (a Promise) give what the module gives. */
 export class CompiledModule {
-  /** Sessions by input signature. */
+  /** Sessions by graph (`graphKey`). */
   private readonly sessions: SessionLru<CompiledSession>;
+  /** The graph key of each input signature (dtypes and shapes) seen. */
+  private readonly graphKeys = new Map<string, string>();
 
   constructor(
     readonly module: GraphModule,
@@ -93,16 +100,30 @@ export class CompiledModule {
 
   private sessionFor(inputs: readonly Tensor[]): CompiledSession {
     this.dropStaleSessions();
-    // Inputs that differ only in batch size share a session.
-    const key = inputs.map((t) => `${t.dtype}[${t.shape.slice(1).join(',')}]`).join(';');
-    const cached = this.sessions.get(key);
+    const signature = inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';');
+    const known = this.graphKeys.get(signature);
+    const cached = known === undefined ? undefined : this.sessions.get(known);
     if (cached !== undefined) return cached;
-    const { onnx, structure } = lowerInMode(
+    const lowered = lowerInMode(
       this.module,
       this.options.mode ?? 'eval',
       inputs.map((t) => t.shape),
     );
-    const session = new NativeSession(encodeModel(onnx), {
+    const key = graphKey(lowered.onnx);
+    if (this.graphKeys.size >= MAX_REMEMBERED_SHAPES) this.graphKeys.clear();
+    this.graphKeys.set(signature, key);
+    return this.sessions.get(key) ?? this.createSession(key, lowered);
+  }
+
+  /** A session for `lowered`, its inputs' sizes symbolic so that every shape with this graph can use it. */
+  private createSession(key: string, lowered: LoweredGraph): CompiledSession {
+    const { onnx, structure } = lowered;
+    const inputCount = [...this.module.graph.nodes()].filter((n) => n.op === 'placeholder').length;
+    const open = declareSizes(onnx, inputCount, {
+      input: (i, axis) => `in${i}_d${axis}`,
+      output: undefined,
+    });
+    const session = new NativeSession(encodeModel(open), {
       intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
       graphOptimizationLevel: this.options.graphOptimizationLevel ?? 'all',
     });
@@ -145,13 +166,15 @@ export class CompiledModule {
 }
 
 /**
- * Compiles a module to ONNX Runtime sessions, one per input shape (batch size aside), keeping the
- * `maxSessions` most recently used. A graph module (a feature extractor, a `symbolicTrace`
+ * Compiles a module to ONNX Runtime sessions, one per distinct graph: input shapes for which the
+ * graph comes out the same share a session (`sessionCount` tells), and the `maxSessions` most
+ * recently used are kept. A graph module (a feature extractor, a `symbolicTrace`
  * result) is compiled as it is; any other module is traced first, in the mode to compile.
  * Beyond torchvision.
  * @example
  * const fast = compile(createFeatureExtractor(resnet18(), { returnNodes: ['layer2'] }));
  * const out = fast.call(rand([2, 3, 64, 64])) as Record<string, Tensor>;
+ * fast.call(rand([1, 3, 96, 128])); // the same session: fast.sessionCount is 1
  * const logits = compile(resnet18().eval(), { maxSessions: 2 }).call(rand([1, 3, 64, 64])) as Tensor;
  */
 export function compile(module: Module, options: CompileOptions = {}): CompiledModule {

@@ -25,11 +25,12 @@ import { ExportError } from './export-error.js';
 import type { Graph } from './graph.js';
 import { GraphModule, resolvePath } from './graph-module.js';
 import { Interpreter, InterpreterError } from './interpreter.js';
-import { type Argument, type Node, type Target, mapArgument } from './node.js';
+import { type Argument, type Node, type Target } from './node.js';
+import { declareSizes, firstDifference, graphKey } from './dynamic-sizes.js';
+import { LoweringHook } from './stand-ins.js';
 import { type OutputStructure, namedOutputs } from './output-structure.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
 import { symbolicTrace } from './symbolic-trace.js';
-import { Tracer } from './tracer.js';
 
 export { ExportError };
 
@@ -41,23 +42,21 @@ export interface ExportOptions {
   inputShape: readonly number[] | readonly (readonly number[])[];
   /** Make dimension 0 of the inputs, and of everything computed from it, dynamic (default true). */
   dynamicBatch?: boolean;
+  /** Make the spatial sizes (dimensions 2 and on) dynamic too (default false). */
+  dynamicSize?: boolean;
   /** Write the model here as well as returning its bytes. */
   path?: string;
   /** Which graph to export (a dual train/eval extractor's) and how leaf modules run (default 'eval'). */
   mode?: 'train' | 'eval';
 }
 
-const EXPORT_OPTION_KEYS = ['inputShape', 'dynamicBatch', 'path', 'mode'];
+const EXPORT_OPTION_KEYS = ['inputShape', 'dynamicBatch', 'dynamicSize', 'path', 'mode'];
 const EXPORT_EXAMPLE = "exportOnnx(module, { inputShape: [1, 3, 224, 224], path: 'model.onnx' })";
 
-const BATCH = 'batch';
-
-/** Shared state of one export: the builder, initializers by tensor, the batch size to make symbolic. */
+/** Shared state of one export: the builder and the values of the tensors the graph reads. */
 interface ExportContext {
   builder: GraphBuilder;
   initializers: Map<Tensor, Value>;
-  batch: number | undefined;
-  subgraphs: Map<Module, Graph>;
   /** When gradients are wanted: every op lowered, in order, for `differentiate`. */
   tape: TapeEntry[] | undefined;
   /** When parameters and buffers are inputs: the path each one is fed from. */
@@ -68,7 +67,12 @@ function isMetaLike(x: unknown): x is TensorMeta {
   return typeof x === 'object' && x !== null && 'shape' in x && 'dtype' in x;
 }
 
-/** Runs one graph's nodes into the builder. Used for the root graph and, recursively, leaf modules. */
+/**
+ * Runs the graph's nodes into the builder. Values keep the sizes of the shapes lowered for: where
+ * the model reads a size (`x.shape[0]`) the graph computes it (Shape, Gather), and where an op's
+ * lowering needs a size it is written as a constant, so the graph written differs between input
+ * shapes exactly where the computation does.
+ */
 class OnnxLowering extends Interpreter {
   private current: Node | undefined;
 
@@ -76,17 +80,13 @@ class OnnxLowering extends Interpreter {
     module: Module,
     graph: Graph,
     private readonly ctx: ExportContext,
-    private readonly prefix: string,
   ) {
     super(module, graph);
   }
 
   override runNode(node: Node): unknown {
     this.current = node;
-    // Inside an inlined leaf module every node takes the module's path, so that `layer3.1.conv2`
-    // is the name of its Conv node, as the featurefx node is named.
-    this.ctx.builder.scope =
-      this.prefix === '' ? ((node.meta.qualname as string | undefined) ?? node.name) : this.prefix;
+    this.ctx.builder.scope = (node.meta.qualname as string | undefined) ?? node.name;
     try {
       return super.runNode(node);
     } catch (e) {
@@ -130,16 +130,7 @@ class OnnxLowering extends Interpreter {
   override getAttr(path: string): unknown {
     const t = resolvePath(this.module, path);
     if (!(t instanceof Tensor)) throw new ExportError(`'${path}' is not a tensor`);
-    return this.initializer(t, this.prefix === '' ? path : `${this.prefix}.${path}`);
-  }
-
-  /** The ONNX-side description of a node's result, with the batch dimension made symbolic. */
-  private valueShape(meta: unknown): (number | string)[] {
-    if (typeof meta === 'number') return [];
-    if (Array.isArray(meta)) return [meta.length];
-    const shape = [...(meta as TensorMeta).shape] as (number | string)[];
-    if (this.ctx.batch !== undefined && shape.length > 0 && shape[0] === this.ctx.batch) shape[0] = BATCH;
-    return shape;
+    return this.initializer(t, path);
   }
 
   private callOp(op: AnyOp, args: unknown[]): unknown {
@@ -156,19 +147,38 @@ class OnnxLowering extends Interpreter {
     const metas = Array.isArray(out) ? (meta as unknown[]) : [meta];
     const values = (Array.isArray(out) ? out : [out]).map((name, i): Value => {
       const m = metas[i];
-      const dtype = isMetaLike(m) ? m.dtype : 'int64';
-      return { kind: 'value', name, dtype, shape: this.valueShape(m) };
+      if (isMetaLike(m)) return { kind: 'value', name, dtype: m.dtype, shape: [...m.shape] };
+      // A size or a list of sizes computed in the graph (int64, 0-D or 1-D).
+      return { kind: 'value', name, dtype: 'int64', shape: Array.isArray(m) ? [m.length] : [] };
     });
     this.ctx.tape?.push({ op, args, outputs: values, listOutput: Array.isArray(out) });
     return Array.isArray(out) ? values : values[0];
   }
 
-  override callFunction(target: Target, args: unknown[]): unknown {
-    if (typeof target === 'function') {
-      throw new ExportError(
-        `the wrapped function '${target.name}' runs JavaScript, which ONNX cannot hold; make it an op or a leaf module`,
-      );
+  /**
+   * Code recorded as one node (a wrapped function, a leaf module's forward) runs on stand-ins:
+   * its ops are lowered under the node's name, and the tensors of `owner` it reads are the
+   * model's parameters and buffers, named by their paths under `prefix`.
+   */
+  private lowerCode(fn: (...args: never[]) => unknown, args: unknown[], owner?: Module, prefix = ''): unknown {
+    const paths = new Map<Tensor, string>();
+    if (owner !== undefined) {
+      for (const [name, t] of [...owner.namedParameters(), ...owner.namedBuffers()]) {
+        paths.set(t, prefix === '' ? name : `${prefix}.${name}`);
+      }
     }
+    const hook = new LoweringHook(this.ctx.builder, {
+      tape: this.ctx.tape,
+      tensorValue: (t) => {
+        const path = paths.get(t);
+        return path === undefined ? undefined : this.initializer(t, path);
+      },
+    });
+    return hook.run(fn, args);
+  }
+
+  override callFunction(target: Target, args: unknown[]): unknown {
+    if (typeof target === 'function') return this.lowerCode(target as (...a: never[]) => unknown, args);
     return this.callOp(getOp(target), args);
   }
 
@@ -176,20 +186,10 @@ class OnnxLowering extends Interpreter {
     return this.callOp(getOp(target), args);
   }
 
-  /** Leaf modules are inlined: their forward is traced and lowered under their path. */
+  /** A leaf module's forward is lowered where it is called, its nodes named by its path. */
   override callModule(path: string, args: unknown[]): unknown {
     const m = resolvePath(this.module, path) as Module;
-    let graph = this.ctx.subgraphs.get(m);
-    if (graph === undefined) {
-      graph = new Tracer().trace(m);
-      this.ctx.subgraphs.set(m, graph);
-    }
-    const metas = this.current!.args.map((a) => mapArgument(a, (n) => n.meta.tensorMeta as Argument));
-    new ShapeProp(m, graph).run(...metas);
-    const fullPath = this.prefix === '' ? path : `${this.prefix}.${path}`;
-    const result = new OnnxLowering(m, graph, this.ctx, fullPath).run(...args);
-    this.ctx.builder.scope = fullPath;
-    return result;
+    return this.lowerCode((...x: never[]) => m.call(...(x as unknown[])), args, m, path);
   }
 }
 
@@ -224,20 +224,20 @@ export interface OpenLowering {
   returned: Argument;
 }
 
-/** Lowers `graph` (a graph of `module`) for the given input shapes, leaving the builder open. */
+/**
+ * Lowers `graph` (a graph of `module`) for the given input shapes, leaving the builder open. The
+ * inputs are declared with those shapes; `declareSizes` opens them up once the graph is finished.
+ */
 export function lowerOpen(
   module: Module,
   graph: Graph,
   shapes: readonly (readonly number[])[],
-  options: { dynamicBatch?: boolean; withTape?: boolean; tensorsAsInputs?: boolean } = {},
+  options: { withTape?: boolean; tensorsAsInputs?: boolean } = {},
 ): OpenLowering {
-  const dynamicBatch = options.dynamicBatch ?? true;
   const builder = new GraphBuilder();
   const ctx: ExportContext = {
     builder,
     initializers: new Map(),
-    batch: dynamicBatch ? shapes[0]?.[0] : undefined,
-    subgraphs: new Map(),
     tape: options.withTape === true ? [] : undefined,
     tensorPaths: options.tensorsAsInputs === true ? new Map() : undefined,
   };
@@ -246,15 +246,9 @@ export function lowerOpen(
     throw new ExportError(`the graph takes ${placeholders.length} input(s) but inputShape gives ${shapes.length}`);
   }
   new ShapeProp(module, graph).propagate(...shapes.map((shape) => ({ dtype: 'float32' as const, shape: [...shape] })));
-  const inputs = placeholders.map((p, i) =>
-    builder.addInput(
-      p.name,
-      'float32',
-      shapes[i]!.map((d, axis) => (dynamicBatch && axis === 0 ? BATCH : d)),
-    ),
-  );
+  const inputs = placeholders.map((p, i) => builder.addInput(p.name, 'float32', shapes[i]!));
   const returned = [...graph.nodes()].find((n) => n.op === 'output')?.args[0] ?? null;
-  const result = new OnnxLowering(module, graph, ctx, '').run(...inputs);
+  const result = new OnnxLowering(module, graph, ctx).run(...inputs);
   return {
     builder,
     result,
@@ -266,13 +260,8 @@ export function lowerOpen(
 }
 
 /** Builds the ONNX graph of `graph` (a graph of `module`) for the given input shapes. */
-export function lowerGraph(
-  module: Module,
-  graph: Graph,
-  shapes: readonly (readonly number[])[],
-  dynamicBatch = true,
-): LoweredGraph {
-  const { builder, result, returned } = lowerOpen(module, graph, shapes, { dynamicBatch });
+export function lowerGraph(module: Module, graph: Graph, shapes: readonly (readonly number[])[]): LoweredGraph {
+  const { builder, result, returned } = lowerOpen(module, graph, shapes);
   const { structure, outputs } = namedOutputs(result, returned, builder);
   const inputNames = new Set(builder.inputs.map((p) => p.name));
   const initializerNames = new Set(builder.initializers.map((i) => i.name));
@@ -308,25 +297,86 @@ export function lowerInMode(
   module: GraphModule,
   mode: 'train' | 'eval',
   shapes: readonly (readonly number[])[],
-  dynamicBatch = true,
 ): LoweredGraph {
   const wasTraining = module.training;
   module.train(mode === 'train');
   try {
-    return lowerGraph(module, module.graph, shapes, dynamicBatch);
+    return lowerGraph(module, module.graph, shapes);
   } finally {
     module.train(wasTraining);
   }
 }
 
+/** How much a probe grows spatial sizes: a multiple of every stride in the zoo. */
+const SIZE_STEP = 32;
+
+/** The input sizes an export declares: 'batch', 'height' and 'width' where they are dynamic. */
+function inputDimName(index: number, axis: number, rank: number): string {
+  if (axis === 0) return 'batch';
+  const name = rank === 4 && axis === 2 ? 'height' : rank === 4 && axis === 3 ? 'width' : `d${axis}`;
+  return index === 0 ? name : `input${index}_${name}`;
+}
+
+/**
+ * The graph for `shapes` with the sizes asked for made dynamic, after checking that the graph does
+ * not depend on them: the graph is lowered again for larger sizes and must come out the same (where
+ * it does not, torch.onnx would write the first size's constants into a model that claims to take
+ * any size). Output sizes that changed between the two become symbolic.
+ */
+function withDynamicSizes(
+  module: GraphModule,
+  mode: 'train' | 'eval',
+  shapes: readonly (readonly number[])[],
+  dynamic: { batch: boolean; size: boolean },
+): LoweredGraph {
+  const lowered = lowerInMode(module, mode, shapes);
+  const isDynamic = (axis: number): boolean => (axis === 0 ? dynamic.batch : axis >= 2 && dynamic.size);
+  const what = [dynamic.batch ? 'the batch size' : '', dynamic.size ? 'the spatial size' : '']
+    .filter((w) => w !== '')
+    .join(' and ');
+  if (what === '') return lowered;
+  const probeShapes = shapes.map((shape) =>
+    shape.map((d, axis) => (!isDynamic(axis) ? d : axis === 0 ? d + 1 : d + SIZE_STEP)),
+  );
+  const fix = `export with ${dynamic.size ? 'dynamicSize: false' : 'dynamicBatch: false'} (one model per size)`;
+  let probe: LoweredGraph;
+  try {
+    probe = lowerInMode(module, mode, probeShapes);
+  } catch (e) {
+    throw new ExportError(
+      `cannot make ${what} dynamic: the model does not run for input shape ${JSON.stringify(probeShapes)} ` +
+        `(${e instanceof Error ? e.message : String(e)}); ${fix}`,
+      { cause: e },
+    );
+  }
+  if (graphKey(probe.onnx) !== graphKey(lowered.onnx)) {
+    const node = firstDifference(lowered.onnx, probe.onnx);
+    throw new ExportError(
+      `cannot make ${what} dynamic: the graph for input shape ${JSON.stringify(probeShapes)} differs from the one ` +
+        `for ${JSON.stringify(shapes)} at ONNX node '${node?.name ?? '?'}' (${node?.opType ?? '?'}), so the model ` +
+        `computes with a size there as a constant; ${fix}`,
+    );
+  }
+  const probeOutputs = probe.onnx.outputs;
+  const onnx = declareSizes(lowered.onnx, shapes.length, {
+    input: (i, axis, d) => (isDynamic(axis) ? inputDimName(i, axis, shapes[i]!.length) : d),
+    output: (i, axis, d) => {
+      if (probeOutputs[i]?.shape?.[axis] === d) return d;
+      return axis === 0 && dynamic.batch ? 'batch' : `${lowered.onnx.outputs[i]!.name}_d${axis}`;
+    },
+  });
+  return { onnx, structure: lowered.structure };
+}
+
 /**
  * Exports a module as ONNX bytes, as `torch.onnx.export` does: a graph module (a feature
  * extractor, a `symbolicTrace` result) as it is, any other module traced first. Eval mode unless
- * `mode: 'train'`; writes the bytes to `options.path` too when given. The batch dimension is
- * dynamic unless `dynamicBatch: false`.
+ * `mode: 'train'`; writes the bytes to `options.path` too when given. The batch size is dynamic
+ * unless `dynamicBatch: false`; height and width too with `dynamicSize: true`. Either is checked:
+ * a model whose graph depends on the size raises an `ExportError` naming the node.
  * @example
  * const extractor = createFeatureExtractor(resnet18(), { returnNodes: ['layer2'] });
- * const bytes = exportOnnx(extractor, { inputShape: [1, 3, 224, 224] });
+ * const bytes = exportOnnx(extractor, { inputShape: [1, 3, 224, 224], dynamicSize: true });
  */
 export function exportOnnx(module: Module, options: ExportOptions): Uint8Array {
   if (!(module instanceof Module)) {
@@ -342,6 +392,7 @@ export function exportOnnx(module: Module, options: ExportOptions): Uint8Array {
   checkOptionsObject('exportOnnx(module, options)', options, EXPORT_OPTION_KEYS, EXPORT_EXAMPLE);
   const shapes = checkedInputShapes(options.inputShape);
   if (options.dynamicBatch !== undefined) checkBoolean('exportOnnx: dynamicBatch', options.dynamicBatch);
+  if (options.dynamicSize !== undefined) checkBoolean('exportOnnx: dynamicSize', options.dynamicSize);
   if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
     throw new TypeError(
       `exportOnnx: path must be a file name such as 'model.onnx', got ${describeValue(options.path)}`,
@@ -349,7 +400,10 @@ export function exportOnnx(module: Module, options: ExportOptions): Uint8Array {
   }
   const mode = options.mode ?? 'eval';
   checkOneOf('exportOnnx: mode', mode, MODES);
-  const { onnx } = lowerInMode(toGraphModule(module, mode), mode, shapes, options.dynamicBatch ?? true);
+  const { onnx } = withDynamicSizes(toGraphModule(module, mode), mode, shapes, {
+    batch: options.dynamicBatch ?? true,
+    size: options.dynamicSize ?? false,
+  });
   const bytes = encodeModel(onnx);
   if (options.path !== undefined) writeFileSync(options.path, bytes);
   return bytes;

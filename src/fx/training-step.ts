@@ -122,7 +122,7 @@ export class CompiledTrainingStep {
         gm,
         gm.graph,
         args.slice(0, count).map((t) => t.shape),
-        { dynamicBatch: false, withTape: true, tensorsAsInputs: true },
+        { withTape: true, tensorsAsInputs: true },
       );
     } finally {
       gm.train(wasTraining);

@@ -127,7 +127,12 @@ export class GraphBuilder implements LoweringContext {
 
   constant(values: number | readonly number[], dtype: DType, dims?: Shape): string {
     const { list, shape } = constantLayout(values, dims);
-    return this.addInitializer(this.freshName('const'), dtype, shape, encodeConstant(list, dtype));
+    return this.addConstant(dtype, shape, encodeConstant(list, dtype));
+  }
+
+  /** A constant tensor from its bytes, under a fresh name. */
+  addConstant(dtype: DType, dims: Shape, raw: Uint8Array): string {
+    return this.addInitializer(this.freshName('const'), dtype, dims, raw);
   }
 
   int64s(values: readonly (number | Value)[]): string {

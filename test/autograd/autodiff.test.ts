@@ -28,10 +28,7 @@ describe('symbolic differentiation of a lowered graph', () => {
     const diff = model.call(x).sub(target);
     diff.mul(diff).mean().backward();
 
-    const open = lowerOpen(symbolicTrace(model), symbolicTrace(model).graph, [x.shape], {
-      dynamicBatch: false,
-      withTape: true,
-    });
+    const open = lowerOpen(symbolicTrace(model), symbolicTrace(model).graph, [x.shape], { withTape: true });
     const tape = [...open.tape];
     const targetValue = open.builder.addInput('target', 'float32', [...target.shape]);
     const [loss] = lowerOps(

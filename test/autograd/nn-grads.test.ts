@@ -214,7 +214,7 @@ it('the rules differentiate a lowered graph symbolically, giving the eager gradi
     const y = model.call(x);
     y.mul(y).mean().backward();
     const traced = symbolicTrace(model);
-    const open = lowerOpen(traced, traced.graph, [x.shape], { dynamicBatch: false, withTape: true });
+    const open = lowerOpen(traced, traced.graph, [x.shape], { withTape: true });
     const tape = [...open.tape];
     const [loss] = lowerOps(open.builder, [open.result as never], (out) => [out.mul(out).mean()], tape);
     const params = model.parameters();

@@ -118,7 +118,7 @@ MODELS.forEach((name, index) => {
     // digits, differently in the two runs (up to 10x at regnet_x_400mf's last blocks).
     for (const m of extractor.modules()) if (m instanceof BatchNorm2d) m.eval();
     backward();
-    const open = lowerOpen(extractor, extractor.graph, [x.shape], { dynamicBatch: false, withTape: true });
+    const open = lowerOpen(extractor, extractor.graph, [x.shape], { withTape: true });
     const tape = [...open.tape];
     const result = open.result as Record<string, Value>;
     const [total] = lowerOps(

@@ -4,18 +4,17 @@
  * model's size. Results go to `node.meta.tensorMeta` (a `TensorMeta`, or a number / list of
  * sizes for size arithmetic) and the output is returned.
  *
- * Leaf modules have no shape rule of their own: each is traced once, through its own forward,
- * and its graph is propagated in turn.
+ * Leaf modules and wrapped functions have no shape rule of their own: their JavaScript runs on
+ * stand-ins that have shapes and no data (so it may branch on sizes), with ops computing shapes.
  */
 import type { Module } from '../../nn/module.js';
 import type { AnyOp } from '../../ops/op.js';
 import { getOp } from '../../ops/registry.js';
 import type { TensorMeta } from '../../tensor/tensor.js';
-import type { Graph } from '../graph.js';
 import { resolvePath } from '../graph-module.js';
 import { Interpreter } from '../interpreter.js';
 import type { Node, Target } from '../node.js';
-import { Tracer } from '../tracer.js';
+import { MetaHook } from '../stand-ins.js';
 
 /** The result of an op on metadata: its direct JS form, its scalar form, or its shape rule. */
 export function inferOp(op: AnyOp, args: unknown[]): unknown {
@@ -25,18 +24,6 @@ export function inferOp(op: AnyOp, args: unknown[]): unknown {
   }
   if (op.scalar !== undefined && args.every((a) => typeof a === 'number')) return op.scalar(...(args as number[]));
   return op.infer(...args);
-}
-
-const moduleGraphs = new WeakMap<Module, Graph>();
-
-/** The graph of a module's own forward (children that are layers stay single nodes). */
-function graphOf(m: Module): Graph {
-  let graph = moduleGraphs.get(m);
-  if (graph === undefined) {
-    graph = new Tracer().trace(m);
-    moduleGraphs.set(m, graph);
-  }
-  return graph;
 }
 
 export class ShapeProp extends Interpreter {
@@ -55,7 +42,7 @@ export class ShapeProp extends Interpreter {
   }
 
   override callFunction(target: Target, args: unknown[]): unknown {
-    if (typeof target === 'function') return (target as (...a: unknown[]) => unknown)(...args);
+    if (typeof target === 'function') return new MetaHook().run(target as (...a: never[]) => unknown, args);
     return inferOp(getOp(target), args);
   }
 
@@ -65,9 +52,8 @@ export class ShapeProp extends Interpreter {
 
   override callModule(path: string, args: unknown[]): unknown {
     const m = resolvePath(this.module, path) as Module;
-    const inner = new ShapeProp(m, graphOf(m));
     try {
-      return inner.run(...args);
+      return new MetaHook().run((...x: never[]) => m.call(...(x as unknown[])), args);
     } catch (e) {
       const node = this.current === undefined ? path : this.current.name;
       throw new Error(`cannot infer the output shape of ${m.className} at '${node}': ${(e as Error).message}`, {

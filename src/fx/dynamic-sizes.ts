@@ -1,0 +1,75 @@
+/**
+ * Which sizes a lowered graph leaves open. A graph is lowered for concrete input shapes: where the
+ * model reads a size the graph computes it, and where an op's lowering needs one (a pooling window
+ * derived from the input size, a JavaScript branch on a size inside a leaf) it becomes a constant.
+ * Two shapes can therefore share one graph, and one ONNX Runtime session, exactly when lowering
+ * writes the same graph for both: `graphKey` says when. This is exact (nothing is assumed about
+ * the ops), where shape rules over symbols would have to be written for every op.
+ */
+import { createHash } from 'node:crypto';
+import type { OnnxDim, OnnxGraph, OnnxNode } from '../runtime/onnx-model.js';
+
+/** Attribute values as JSON: typed arrays (tensor attributes) as hex. */
+function attributeJson(_key: string, value: unknown): unknown {
+  if (ArrayBuffer.isView(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex');
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+/**
+ * A digest of what a graph computes: its nodes, the names, types and sizes of its initializers and
+ * the bytes of its constants (the model's parameters are the same tensors whatever the input
+ * shape, so their bytes are not read), and its inputs' names and types. Declared input and output
+ * sizes are left out: they are declarations, not computation.
+ */
+export function graphKey(graph: OnnxGraph): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(graph.nodes, attributeJson));
+  for (const init of graph.initializers) {
+    hash.update(`${init.name}:${init.type}[${init.dims.join(',')}]`);
+    // Constants made while lowering have internal names; their values can depend on sizes.
+    if (init.name.startsWith('%')) hash.update(init.raw);
+  }
+  hash.update(JSON.stringify(graph.inputs.map((i) => [i.name, i.type])));
+  return hash.digest('hex');
+}
+
+/**
+ * The first node where two graphs differ, to name what ties a graph to a size: a node whose
+ * attributes or inputs differ, or the first reader of a constant whose value does.
+ */
+export function firstDifference(a: OnnxGraph, b: OnnxGraph): OnnxNode | undefined {
+  const json = (n: OnnxNode | undefined): string => JSON.stringify(n, attributeJson);
+  const differs = a.nodes.findIndex((n, i) => json(n) !== json(b.nodes[i]));
+  if (differs >= 0) return a.nodes[differs];
+  const constants = new Map(b.initializers.map((i) => [i.name, Buffer.from(i.raw)]));
+  const changed = a.initializers.find((i) => !Buffer.from(i.raw).equals(constants.get(i.name) ?? Buffer.alloc(0)));
+  return changed === undefined ? undefined : a.nodes.find((n) => n.inputs.includes(changed.name));
+}
+
+export interface DeclaredSizes {
+  /** The size to declare for axis `axis` of model input `index` (a string makes it symbolic). */
+  input: (index: number, axis: number, size: number) => OnnxDim;
+  /** The same for outputs; `undefined` leaves the output's shape undeclared. */
+  output: ((index: number, axis: number, size: number) => OnnxDim) | undefined;
+}
+
+/**
+ * `graph` with its first `inputCount` inputs and its outputs declared by `sizes`. Graph inputs past
+ * the model's own (parameters fed as inputs) keep their fixed shapes.
+ */
+export function declareSizes(graph: OnnxGraph, inputCount: number, sizes: DeclaredSizes): OnnxGraph {
+  const declare = (shape: readonly OnnxDim[] | undefined, f: (axis: number, size: number) => OnnxDim): OnnxDim[] =>
+    (shape ?? []).map((d, axis) => (typeof d === 'number' ? f(axis, d) : d));
+  return {
+    ...graph,
+    inputs: graph.inputs.map((info, i) =>
+      i < inputCount ? { ...info, shape: declare(info.shape, (axis, d) => sizes.input(i, axis, d)) } : info,
+    ),
+    outputs: graph.outputs.map((info, i) => {
+      const output = sizes.output;
+      if (output === undefined) return { name: info.name, type: info.type };
+      return { ...info, shape: declare(info.shape, (axis, d) => output(i, axis, d)) };
+    }),
+  };
+}
