@@ -247,7 +247,7 @@ export class MaxVit extends Module<[Tensor], Tensor> {
         throw new RangeError(
           `Input size (${h}, ${w}) of block ${i} is not divisible by partition size ${partitionSize}. ` +
             `Consider changing the partition size or the input size.\n` +
-            `Current configuration yields the following block input sizes: ${blockInputSizes.map((s) => `(${s.join(', ')})`).join(', ')}.`,
+            `Current configuration yields the following block input sizes: [${blockInputSizes.map((s) => `(${s.join(', ')})`).join(', ')}].`,
         );
       }
     });
