@@ -30,7 +30,7 @@ function smallVit(config: Partial<VisionTransformerConfig> = {}): VisionTransfor
   return model.eval();
 }
 
-test('a ViT extractor gives the same encoder block output and logits compiled as eager, at batch 1 and 2', () => {
+test('a ViT extractor gives the same encoder block output and logits compiled as eager, at batch 1 and 2, from one session', () => {
   manualSeed(0);
   const returnNodes = { 'encoder.layers.encoder_layer_1': 'layer1', 'heads.head': 'logits' };
   const extractor = createFeatureExtractor(smallVit(), { returnNodes });
@@ -43,6 +43,8 @@ test('a ViT extractor gives the same encoder block output and logits compiled as
     assert.deepEqual([...eager.logits!.shape], [batch, 1000]);
     for (const key of ['layer1', 'logits']) assertClose(out[key], eager[key]!, { rtol: 1e-4, atol: 1e-5 }, key);
   }
+  // The attention leaf keeps the batch open (its sizes are constants when lowered): one session serves both.
+  assert.equal(compiled.sessionCount, 1);
 });
 
 test("imageSize (torchvision's image_size) sets the input size; another size fails with torchvision's message", () => {

@@ -60,8 +60,9 @@ export class MultiheadAttention extends Module<
     const e = this.embedDim;
     const w = weight.getitem(slice(i * e, (i + 1) * e));
     const b = bias === null ? null : bias.getitem(slice(i * e, (i + 1) * e));
-    const [n, l] = x.shape as [number, number];
-    return F.linear(x, w, b).reshape([n, l, this.numHeads, this.headDim]).transpose(1, 2);
+    // -1 for the batch: a leaf is lowered with its sizes as constants, and this keeps the batch open.
+    const l = x.shape[1]!;
+    return F.linear(x, w, b).reshape([-1, l, this.numHeads, this.headDim]).transpose(1, 2);
   }
 
   forward(query: Tensor, key: Tensor, value: Tensor, call: AttentionCallOptions = {}): [Tensor, Tensor | null] {
@@ -78,8 +79,8 @@ export class MultiheadAttention extends Module<
     if (mask !== null) scores = mask.dtype === 'bool' ? scores.maskedFill(mask, -Infinity) : scores.add(mask);
     let weights = F.softmax(scores, -1);
     weights = F.dropout(weights, { p: this.options.dropout ?? 0, training: this.training });
-    const [n, , l] = q.shape as [number, number, number];
-    const attended = F.matmul(weights, v).transpose(1, 2).reshape([n, l, this.embedDim]);
+    const l = q.shape[2]!;
+    const attended = F.matmul(weights, v).transpose(1, 2).reshape([-1, l, this.embedDim]);
     const out = this.out_proj.call(attended);
     const averaged = call.needWeights === false ? null : weights.mean(1);
     return [this.options.batchFirst === true ? out : out.transpose(0, 1), averaged];
