@@ -6,6 +6,7 @@ import { createFeatureExtractor } from '../featureExtraction/create-feature-extr
 import { resnet18 } from '../models/resnet.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Module } from '../nn/module.js';
+import { StochasticDepth } from '../nn/vision-ops/stochastic-depth.js';
 import { SGD } from '../optim/sgd.js';
 import { F } from '../ops/index.js';
 import { NativeSession } from '../runtime/native-session.js';
@@ -110,7 +111,12 @@ class AdaptiveNet extends Module<[Tensor], Tensor> {
 test('one compiled session serves every batch and spatial size whose graph is the same', () => {
   const extractor = createFeatureExtractor(resnet18().eval(), { returnNodes: ['layer2', 'fc'] });
   const compiled = compile(extractor);
-  for (const shape of [[1, 3, 64, 64], [4, 3, 64, 64], [1, 3, 96, 128], [2, 3, 160, 96]]) {
+  for (const shape of [
+    [1, 3, 64, 64],
+    [4, 3, 64, 64],
+    [1, 3, 96, 128],
+    [2, 3, 160, 96],
+  ]) {
     const x = randn(shape);
     assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
   }
@@ -118,7 +124,11 @@ test('one compiled session serves every batch and spatial size whose graph is th
   // Adaptive pooling to 3×3 computes with the input size: one session per size, batch shared.
   const net = new AdaptiveNet().eval();
   const adaptive = compile(net);
-  for (const shape of [[1, 3, 8, 8], [5, 3, 8, 8], [1, 3, 10, 10]]) {
+  for (const shape of [
+    [1, 3, 8, 8],
+    [5, 3, 8, 8],
+    [1, 3, 10, 10],
+  ]) {
     const x = randn(shape);
     assertParity({ y: net.call(x) }, { y: adaptive.call(x) as Tensor });
   }
@@ -258,4 +268,25 @@ test('a compiled module follows its weights: an optimizer step and a loaded stat
   model.loadStateDict(new CNN(3, 3, 10).stateDict());
   assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
   assert.equal(before, 1);
+});
+
+test('stochastic depth compiles in train mode: each sample is dropped or scaled, with a new draw per run', () => {
+  const block = new StochasticDepth(0.5, 'row');
+  const compiled = compile(block, { mode: 'train' });
+  const x = randn([64, 3, 2, 2]).abs().add(1);
+  const draws = [0, 1].map(() => compiled.call(x) as Tensor);
+  for (const y of draws) {
+    const data = y.data as Float32Array;
+    const source = x.data as Float32Array;
+    for (let n = 0; n < 64; n++) {
+      const row = Array.from(data.subarray(n * 12, n * 12 + 12));
+      const scale = row[0]! / source[n * 12]!;
+      assert.ok(scale === 0 || Math.abs(scale - 2) < 1e-6, `sample ${n}: dropped or scaled by 1/(1-p), got ${scale}`);
+      row.forEach((v, i) => assert.ok(Math.abs(v - scale * source[n * 12 + i]!) < 1e-5));
+    }
+  }
+  const kept = (y: Tensor): string =>
+    Array.from({ length: 64 }, (_, n) => ((y.data as Float32Array)[n * 12]! > 0 ? 1 : 0)).join('');
+  assert.notEqual(kept(draws[0]!), kept(draws[1]!), 'two runs draw different masks');
+  assert.equal(compile(block.eval()).call(x) instanceof Tensor, true);
 });

@@ -151,13 +151,13 @@ export class Graph {
   }
 
   /**
-   * Removes nodes whose results nobody uses (placeholders and outputs stay), in one backward pass:
+   * Removes nodes whose results nobody uses (impure ones stay: placeholders, the output, checks), in one backward pass:
    * erasing a node can only free nodes before it. Returns whether anything was removed.
    */
   eliminateDeadCode(): boolean {
     let changed = false;
     for (const node of this.reversedNodes()) {
-      if (node.op !== 'placeholder' && node.op !== 'output' && node.users.size === 0) {
+      if (!node.isImpure() && node.users.size === 0) {
         this.eraseNode(node);
         changed = true;
       }

@@ -9,6 +9,7 @@
  * - `call_module`: a leaf module; `target` is its dotted path.
  * - `output`: the traced function's return value, in `args[0]`.
  */
+import { getOp, hasOp } from '../ops/registry.js';
 
 export type Opcode = 'placeholder' | 'get_attr' | 'call_function' | 'call_method' | 'call_module' | 'output';
 
@@ -50,6 +51,16 @@ export class Node {
     for (const input of this.allInputNodes()) input.users.delete(this);
     this.#args = args;
     for (const input of this.allInputNodes()) input.users.add(this);
+  }
+
+  /**
+   * Whether dead-code elimination must keep this node although nothing uses it: placeholders,
+   * the output, and calls of ops made for their effect (torch.fx's `Node.is_impure`).
+   */
+  isImpure(): boolean {
+    if (this.op === 'placeholder' || this.op === 'output') return true;
+    const target = this.target;
+    return this.op === 'call_function' && typeof target === 'string' && hasOp(target) && getOp(target).impure === true;
   }
 
   /** Every node this one reads, once each, in argument order. */

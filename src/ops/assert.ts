@@ -27,4 +27,5 @@ export const assert = defineOp({
   lower: () => [],
   // Returns nothing.
   differentiable: false,
+  impure: true,
 });

@@ -18,6 +18,7 @@ export { conv2d, type Conv2dOptions } from './conv2d.js';
 export { convTranspose2d, type ConvTranspose2dOptions } from './conv-transpose2d.js';
 export { div, type DivOptions } from './div.js';
 export { dropout, type DropoutOptions } from './dropout.js';
+export { stochasticDepth, type StochasticDepthMode } from './stochastic-depth.js';
 export { einsum } from './einsum.js';
 export { eq } from './eq.js';
 export { erf } from './erf.js';

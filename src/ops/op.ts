@@ -56,6 +56,11 @@ export interface OpSpec<A extends unknown[], R> {
    * tensor of zeros, running statistics. Its results do not require grad, as in PyTorch.
    */
   differentiable?: false;
+  /**
+   * True for an op called for its effect (a check that throws), which dead-code elimination keeps
+   * although nothing uses its result: torch.fx's side-effectful functions (`torch._assert`).
+   */
+  impure?: true;
 }
 
 /** What a backward rule reads. Tensors are real tensors when eager, traced values when traced. */

@@ -60,22 +60,14 @@ test("imageSize (torchvision's image_size) sets the input size; another size fai
   });
 });
 
-test(
-  "a ViT extractor checks the input size as torchvision's does",
-  {
-    todo:
-      "torch.fx's dead-code elimination keeps torch._assert (a side-effectful function), featurefx's " +
-      'Graph.eliminateDeadCode drops it: a wrong size fails later, at the position embedding',
-  },
-  () => {
-    const model = smallVit({ imageSize: 64, patchSize: 16, numLayers: 1 });
-    const extractor = createFeatureExtractor(model, { returnNodes: ['encoder.layers.encoder_layer_0'] });
-    assert.throws(() => extractor.call(randn([1, 3, 32, 64])), {
-      name: 'RangeError',
-      message: /^Wrong image height! Expected 64 but got 32!/,
-    });
-  },
-);
+test("a ViT extractor checks the input size as torchvision's does", () => {
+  const model = smallVit({ imageSize: 64, patchSize: 16, numLayers: 1 });
+  const extractor = createFeatureExtractor(model, { returnNodes: ['encoder.layers.encoder_layer_0'] });
+  assert.throws(() => extractor.call(randn([1, 3, 32, 64])), {
+    name: 'RangeError',
+    message: /^Wrong image height! Expected 64 but got 32!/,
+  });
+});
 
 test('checkpoints with the MLP keys of torchvision before 0.13 (mlp.linear_1, mlp.linear_2) load', () => {
   const source = smallVit();

@@ -1,7 +1,6 @@
-import { defaultGenerator } from '../../tensor/generator.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { stochasticDepth } from '../../ops/stochastic-depth.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { Module } from '../module.js';
-import { mul } from '../../ops/mul.js';
 
 /**
  * torchvision's StochasticDepth: in training, drops whole samples ('row') or the whole batch
@@ -20,17 +19,6 @@ export class StochasticDepth extends Module<[Tensor], Tensor> {
   }
 
   forward(input: Tensor): Tensor {
-    if (!this.training || this.p === 0) return input;
-    const survival = 1 - this.p;
-    const shape =
-      this.mode === 'row'
-        ? [input.shape[0]!, ...Array<number>(input.shape.length - 1).fill(1)]
-        : input.shape.map(() => 1);
-    // The Bernoulli mask is data the op consumes, drawn like torch's bernoulli_.
-    const count = shape.reduce((a, b) => a * b, 1);
-    const noise = new Float32Array(count);
-    for (let i = 0; i < count; i++)
-      noise[i] = defaultGenerator.uniform() < survival ? (survival > 0 ? 1 / survival : 0) : 0;
-    return mul(input, new Tensor('float32', shape, noise));
+    return stochasticDepth(input, this.p, this.mode, this.training);
   }
 }
