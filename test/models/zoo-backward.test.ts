@@ -41,8 +41,8 @@ const UNIT_SUBSET = [
 ];
 const MODELS = process.env.FEATUREFX_ZOO_BACKWARD === 'all' ? listModels() : UNIT_SUBSET;
 // The smallest square input each model takes (default 32): alexnet's last max pool needs a 3x3
-// map, inception_v3 its 75x75.
-const INPUT_SIZE: Record<string, number> = { alexnet: 64, inception_v3: 75 };
+// map, inception_v3 its 75x75; maxvit_t takes its inputSize only.
+const INPUT_SIZE: Record<string, number> = { alexnet: 64, inception_v3: 75, maxvit_t: 224 };
 const NODES = 5;
 // torchvision's _get_return_nodes leaves out nodes that are not feature maps; placeholders carry
 // no gradient, and the auxiliary classifiers' functional dropout is random in train mode.
