@@ -84,7 +84,7 @@ test('an exported model reloads in onnxruntime-node with the same outputs, keys 
   );
 });
 
-test('a wrapped JavaScript function is lowered by running it, and a size it reads ties the graph to that size', () => {
+test('a wrapped JavaScript function is lowered by running it, and a size it reads ties an export to that size', () => {
   const extractor = createFeatureExtractor(new LenModule(), { returnNodes: { len: 'n', add: 'y' } });
   // len(x) returns x.shape[0] as a JS number: the graph holds it as a constant.
   assert.throws(() => exportOnnx(extractor, { inputShape: [2, 2] }), {
@@ -97,7 +97,8 @@ test('a wrapped JavaScript function is lowered by running it, and a size it read
     const out = compiled.call(randn([batch, 2])) as Record<string, unknown>;
     assert.equal(out.n, batch);
   }
-  assert.equal(compiled.sessionCount, 2, 'one session per batch size, as the graphs differ');
+  // Compiled, the size is computed in JavaScript next to the session, which both batch sizes share.
+  assert.equal(compiled.sessionCount, 1);
 });
 
 /** A convolution and an adaptive pooling to 3×3, whose windows depend on the input size. */
@@ -289,4 +290,54 @@ test('stochastic depth compiles in train mode: each sample is dropped or scaled,
     Array.from({ length: 64 }, (_, n) => ((y.data as Float32Array)[n * 12]! > 0 ? 1 : 0)).join('');
   assert.notEqual(kept(draws[0]!), kept(draws[1]!), 'two runs draw different masks');
   assert.equal(compile(block.eval()).call(x) instanceof Tensor, true);
+});
+
+/** A leaf whose JavaScript reads data: ONNX cannot hold it, so compile runs it eagerly. */
+class SignGate extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return x.mean().item() > 0 ? x.relu() : x.neg();
+  }
+}
+
+class GatedNet extends Module<[Tensor], Tensor> {
+  conv1 = new Conv2d(3, 4, 3, { padding: 1 });
+  gate = new SignGate();
+  conv2 = new Conv2d(4, 2, 3, { padding: 1 });
+  forward(x: Tensor): Tensor {
+    return this.conv2.call(this.gate.call(this.conv1.call(x))).add(x.mean());
+  }
+}
+
+test('a leaf that reads data runs eagerly between two compiled segments, reported as a graph break', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const extractor = createFeatureExtractor(new GatedNet().eval(), {
+    returnNodes: { gate: 'gate', conv2: 'conv2', add: 'out' },
+    tracerOptions: { leafModules: [SignGate] },
+  });
+  const compiled = compile(extractor);
+  for (const shape of [
+    [2, 3, 8, 8],
+    [1, 3, 12, 10],
+  ]) {
+    const x = randn(shape);
+    assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
+  }
+  assert.equal(compiled.graphBreaks.length, 1);
+  assert.equal(compiled.graphBreaks[0]!.node, 'gate');
+  assert.match(compiled.graphBreaks[0]!.reason, /reads tensor data \(\.data, \.item\(\), \.toArray\(\)\)/);
+  assert.equal(compiled.sessionCount, 2, 'the segments before and after the break, each serving both shapes');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(warnings.filter((w) => w.startsWith('GraphBreakWarning')).length, 1);
+  assert.match(
+    warnings.find((w) => w.startsWith('GraphBreakWarning'))!,
+    /node 'gate' runs eagerly/,
+  );
+  // An ONNX file must hold the whole graph: export names the node instead.
+  assert.throws(() => exportOnnx(extractor, { inputShape: [1, 3, 8, 8] }), {
+    name: 'ExportError',
+    message: /cannot export node 'gate'.*reads tensor data/,
+  });
 });

@@ -12,11 +12,14 @@ import { getNumThreads } from '../runtime/threads.js';
 import { type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Module } from '../nn/module.js';
+import { warn } from '../warnings.js';
 import { MODES, checkOneOf, checkOptionsObject, checkPositiveInteger } from './check-options.js';
 import { GraphModule } from './graph-module.js';
 import { declareSizes, graphKey } from './dynamic-sizes.js';
-import { type LoweredGraph, lowerInMode, toGraphModule } from './onnx-export.js';
-import type { OutputStructure } from './output-structure.js';
+import { ExportError } from './export-error.js';
+import { Interpreter } from './interpreter.js';
+import { type Argument, type Node, mapArgument } from './node.js';
+import { type LoweredPart, type PartOutput, lowerPart, toGraphModule } from './onnx-export.js';
 
 export interface CompileOptions {
   /** Which graph to compile for a module with train and eval graphs (default 'eval'). */
@@ -50,19 +53,58 @@ function checkCompileOptions(options: unknown): asserts options is CompileOption
   if (maxSessions !== undefined) checkPositiveInteger('compile: maxSessions', maxSessions);
 }
 
-interface CompiledSession {
-  session: NativeSession;
-  /** How to rebuild the module's output from the session's outputs. */
-  structure: OutputStructure;
-  dispose(): void;
+/** A node that runs eagerly between compiled segments, and why. */
+export interface GraphBreak {
+  /** The node's name (as in `getGraphNodeNames`' lists for a feature extractor). */
+  node: string;
+  /** What could not be lowered to ONNX. */
+  reason: string;
 }
 
-/** A module compiled to ONNX Runtime: `call` (synchronous) and `run` (a Promise) give what the module gives. */
+/** A run of nodes compiled for one input signature: its session and how to read its outputs. */
+interface CompiledPart {
+  session: NativeSession;
+  inputs: Node[];
+  outputs: PartOutput[];
+}
+
+/** A session's output as the value eager code gives: a tensor, or JS numbers for sizes. */
+function outputValue(output: PartOutput, raw: readonly RawTensor[]): unknown {
+  const tensor = (r: RawTensor): Tensor => new Tensor(r.type as DType, r.dims, r.data as Tensor['data']);
+  switch (output.form) {
+    case 'constant':
+      return output.value;
+    case 'tensors':
+      return output.indices.map((i) => tensor(raw[i]!));
+    case 'size':
+      return Number(raw[output.index]!.data[0]);
+    case 'sizes':
+      return Array.from(raw[output.index]!.data as BigInt64Array, Number);
+    case 'tensor':
+      return tensor(raw[output.index]!);
+  }
+}
+
+/** What a signature says of a value: a tensor's dtype and shape, other values as JSON. */
+function signatureOf(value: unknown): string {
+  return value instanceof Tensor ? `${value.dtype}[${value.shape.join(',')}]` : JSON.stringify(value);
+}
+
+/**
+ * A module compiled to ONNX Runtime: `call` (synchronous) and `run` (a Promise) give what the
+ * module gives. The graph runs as compiled segments; a node that cannot be lowered (JavaScript
+ * that reads tensor data, say) runs eagerly between two of them, and is listed in `graphBreaks`.
+ */
 export class CompiledModule {
   /** Sessions by graph (`graphKey`). */
-  private readonly sessions: SessionLru<CompiledSession>;
-  /** The graph key of each input signature (dtypes and shapes) seen. */
-  private readonly graphKeys = new Map<string, string>();
+  private readonly sessions: SessionLru<NativeSession>;
+  /** For each segment and input signature seen: its graph's key and how to read its outputs. */
+  private readonly parts = new Map<string, { key: string; inputs: Node[]; outputs: PartOutput[] }>();
+  private readonly placeholders: Node[];
+  /** The nodes between the placeholders and the output, in order. */
+  private readonly body: Node[];
+  private readonly outputNode: Node;
+  private readonly eager = new Map<Node, string>();
 
   constructor(
     readonly module: GraphModule,
@@ -73,11 +115,20 @@ export class CompiledModule {
     }
     checkCompileOptions(options);
     this.sessions = new SessionLru(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
+    const nodes = [...module.graph.nodes()];
+    this.placeholders = nodes.filter((n) => n.op === 'placeholder');
+    this.body = nodes.filter((n) => n.op !== 'placeholder' && n.op !== 'output');
+    this.outputNode = nodes.find((n) => n.op === 'output')!;
   }
 
   /** How many sessions are alive (at most `maxSessions`). */
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** The nodes that run eagerly between compiled segments, found as inputs arrive. */
+  get graphBreaks(): GraphBreak[] {
+    return [...this.eager].map(([node, reason]) => ({ node: node.name, reason }));
   }
 
   /** The weights the sessions hold copies of, with their versions when copied. */
@@ -98,38 +149,79 @@ export class CompiledModule {
     this.weights = current.map((tensor) => ({ tensor, version: tensor.version }));
   }
 
-  private sessionFor(inputs: readonly Tensor[]): CompiledSession {
-    this.dropStaleSessions();
-    const signature = inputs.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(';');
-    const known = this.graphKeys.get(signature);
-    const cached = known === undefined ? undefined : this.sessions.get(known);
-    if (cached !== undefined) return cached;
-    const lowered = lowerInMode(
-      this.module,
-      this.options.mode ?? 'eval',
-      inputs.map((t) => t.shape),
-    );
-    const key = graphKey(lowered.onnx);
-    if (this.graphKeys.size >= MAX_REMEMBERED_SHAPES) this.graphKeys.clear();
-    this.graphKeys.set(signature, key);
-    return this.sessions.get(key) ?? this.createSession(key, lowered);
+  /** The inputs of each run of nodes seen, by its first node and length. */
+  private readonly runInputs = new Map<string, Node[]>();
+
+  /** The nodes outside `nodes` (a run of the body) whose values they read, in graph order. */
+  private inputsOf(nodes: readonly Node[]): Node[] {
+    const run = `${this.body.indexOf(nodes[0]!)}:${nodes.length}`;
+    let found = this.runInputs.get(run);
+    if (found === undefined) {
+      const inside = new Set(nodes);
+      const read = new Set(nodes.flatMap((n) => n.allInputNodes()).filter((n) => !inside.has(n)));
+      found = [...this.placeholders, ...this.body].filter((n) => read.has(n));
+      this.runInputs.set(run, found);
+    }
+    return found;
+  }
+
+  /** The nodes of `nodes` whose values are read after them (by later nodes or the output). */
+  private neededAfter(nodes: readonly Node[]): Node[] {
+    const inside = new Set(nodes);
+    return nodes.filter((n) => [...n.users].some((u) => !inside.has(u)));
+  }
+
+  /**
+   * The compiled form of `nodes` for the values in `env`, built on first use. Undefined when one
+   * of them cannot be lowered: that node is then run eagerly from now on (a graph break).
+   */
+  private partFor(start: number, nodes: readonly Node[], env: ReadonlyMap<Node, unknown>): CompiledPart | undefined {
+    const inputs = this.inputsOf(nodes);
+    const signature = `${start}:${nodes.length}|${inputs.map((n) => signatureOf(env.get(n))).join(';')}`;
+    const lower = (): LoweredPart =>
+      lowerPart(
+        this.module,
+        this.module.graph,
+        nodes,
+        new Map(inputs.map((n) => [n, env.get(n)])),
+        this.neededAfter(nodes),
+      );
+    let part = this.parts.get(signature);
+    let lowered: LoweredPart | undefined;
+    if (part === undefined) {
+      try {
+        lowered = lower();
+      } catch (e) {
+        const node = e instanceof ExportError ? e.node : undefined;
+        if (node === undefined || !nodes.includes(node)) throw e;
+        const reason = e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e);
+        this.eager.set(node, reason);
+        warn('GraphBreakWarning', `[compile] node '${node.name}' runs eagerly between compiled segments: ${reason}`);
+        return undefined;
+      }
+      if (this.parts.size >= MAX_REMEMBERED_SHAPES) this.parts.clear();
+      part = { key: graphKey(lowered.onnx), inputs: lowered.inputs, outputs: lowered.outputs };
+      this.parts.set(signature, part);
+    }
+    let session = this.sessions.get(part.key);
+    if (session === undefined) {
+      // Evicted, or dropped with changed weights: the signature's graph is lowered again.
+      session = this.createSession(lowered ?? lower());
+      this.sessions.add(part.key, session);
+    }
+    return { session, inputs: part.inputs, outputs: part.outputs };
   }
 
   /** A session for `lowered`, its inputs' sizes symbolic so that every shape with this graph can use it. */
-  private createSession(key: string, lowered: LoweredGraph): CompiledSession {
-    const { onnx, structure } = lowered;
-    const inputCount = [...this.module.graph.nodes()].filter((n) => n.op === 'placeholder').length;
-    const open = declareSizes(onnx, inputCount, {
+  private createSession(lowered: LoweredPart): NativeSession {
+    const open = declareSizes(lowered.onnx, lowered.inputs.length, {
       input: (i, axis) => `in${i}_d${axis}`,
       output: undefined,
     });
-    const session = new NativeSession(encodeModel(open), {
+    return new NativeSession(encodeModel(open), {
       intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
       graphOptimizationLevel: this.options.graphOptimizationLevel ?? 'all',
     });
-    const compiled = { session, structure, dispose: () => session.dispose() };
-    this.sessions.add(key, compiled);
-    return compiled;
   }
 
   /** Runs synchronously on the calling thread, as eager modules do. */
@@ -137,21 +229,40 @@ export class CompiledModule {
     for (const [i, t] of inputs.entries()) {
       if (!(t instanceof Tensor)) throw new TypeError(`[compile] input ${i} must be a Tensor`);
     }
-    const { session, structure } = this.sessionFor(inputs);
-    const raw: RawTensor[] = inputs.map((t) => ({ type: t.dtype, dims: t.shape, data: t.data }));
-    const outputs = session
-      .run(raw)
-      .map((r, i): Tensor | number =>
-        structure.sizes.has(i) ? Number(r.data[0]) : new Tensor(r.type as DType, r.dims, r.data as Tensor['data']),
-      );
-    if (structure.kind === 'tensor') return outputs[0];
-    if (structure.kind === 'list') return outputs;
-    const dict: Record<string, Tensor | number> = {};
-    // defineProperty, so that a key such as '__proto__' is a key like any other.
-    structure.keys.forEach((key, i) =>
-      Object.defineProperty(dict, key, { value: outputs[i], enumerable: true, writable: true, configurable: true }),
-    );
-    return dict;
+    if (inputs.length !== this.placeholders.length) {
+      throw new RangeError(`[compile] the module takes ${this.placeholders.length} input(s), got ${inputs.length}`);
+    }
+    this.dropStaleSessions();
+    const wasTraining = this.module.training;
+    this.module.train((this.options.mode ?? 'eval') === 'train');
+    try {
+      const env = new Map<Node, unknown>(this.placeholders.map((p, i) => [p, inputs[i]]));
+      let start = 0;
+      while (start < this.body.length) {
+        const first = this.body[start]!;
+        if (this.eager.has(first)) {
+          const known = new Map(this.inputsOf([first]).map((n) => [n, env.get(n)]));
+          env.set(first, new Interpreter(this.module, this.module.graph).runNodes([first], known).get(first));
+          start++;
+          continue;
+        }
+        let end = start;
+        while (end < this.body.length && !this.eager.has(this.body[end]!)) end++;
+        const part = this.partFor(start, this.body.slice(start, end), env);
+        // A graph break was found in the run: plan again with that node eager.
+        if (part === undefined) continue;
+        const feeds = part.inputs.map((n): RawTensor => {
+          const t = env.get(n) as Tensor;
+          return { type: t.dtype, dims: t.shape, data: t.data };
+        });
+        const raw = part.session.run(feeds);
+        for (const output of part.outputs) env.set(output.node, outputValue(output, raw));
+        start = end;
+      }
+      return mapArgument(this.outputNode.args[0], (n) => env.get(n) as Argument);
+    } finally {
+      this.module.train(wasTraining);
+    }
   }
 
   /** As `call`, resolved on a later tick, for code that expects ONNX Runtime's asynchronous API. */

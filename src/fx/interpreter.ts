@@ -31,21 +31,37 @@ export class Interpreter {
 
   /** Runs the graph on `args` and returns what its output node returns. */
   run(...args: unknown[]): unknown {
-    this.env.clear();
     this.inputs = [...args];
-    let result: unknown;
-    for (const node of this.graph.nodes()) {
-      let value: unknown;
-      try {
-        value = this.runNode(node);
-      } catch (e) {
-        throw e instanceof InterpreterError ? e : new InterpreterError(node, e);
-      }
-      if (node.op === 'output') result = value;
-      else this.env.set(node, value);
-    }
+    const nodes = [...this.graph.nodes()];
+    const output = nodes.find((n) => n.op === 'output');
+    const values = this.runNodes(nodes, new Map());
+    return output === undefined ? undefined : values.get(output);
+  }
+
+  /**
+   * Runs `nodes` (some of the graph's, in order), given the values of the nodes they read that are
+   * not among them, and returns the value of each. Compiled modules run the parts of a graph that
+   * ONNX cannot hold this way, between compiled segments.
+   */
+  runNodes(nodes: readonly Node[], known: ReadonlyMap<Node, unknown>): Map<Node, unknown> {
     this.env.clear();
-    return result;
+    for (const [node, value] of known) this.env.set(node, value);
+    const values = new Map<Node, unknown>();
+    try {
+      for (const node of nodes) {
+        let value: unknown;
+        try {
+          value = this.runNode(node);
+        } catch (e) {
+          throw e instanceof InterpreterError ? e : new InterpreterError(node, e);
+        }
+        this.env.set(node, value);
+        values.set(node, value);
+      }
+    } finally {
+      this.env.clear();
+    }
+    return values;
   }
 
   /** Fetches the node's arguments from the environment and dispatches on its opcode. */

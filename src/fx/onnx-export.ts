@@ -93,7 +93,7 @@ class OnnxLowering extends Interpreter {
       if (e instanceof ExportError && e.message.startsWith('cannot export')) throw e;
       throw new ExportError(
         `cannot export node '${this.ctx.builder.scope}' (${node.format()}): ${e instanceof Error ? e.message : String(e)}`,
-        { cause: e },
+        { cause: e, node },
       );
     }
   }
@@ -119,9 +119,9 @@ class OnnxLowering extends Interpreter {
   }
 
   /** Errors come out as ExportErrors naming the node, not wrapped again by the interpreter. */
-  override run(...args: unknown[]): unknown {
+  override runNodes(nodes: readonly Node[], known: ReadonlyMap<Node, unknown>): Map<Node, unknown> {
     try {
-      return super.run(...args);
+      return super.runNodes(nodes, known);
     } catch (e) {
       throw e instanceof InterpreterError && e.cause instanceof ExportError ? e.cause : e;
     }
@@ -209,6 +209,24 @@ function withUsedInitializers(graph: OnnxGraph): OnnxGraph {
   return { ...graph, initializers: graph.initializers.filter((i) => read.has(i.name)) };
 }
 
+/**
+ * Runs shape propagation, its failures as ExportErrors naming the node: code that cannot run on
+ * shapes alone (it reads data) cannot be lowered either.
+ */
+function propagateShapes<T>(body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    if (!(e instanceof InterpreterError)) throw e;
+    const cause = e.cause instanceof Error ? e.cause : e;
+    const reason = cause.message.replace(/^cannot infer the output shape of \w+ at '[^']*': /, '');
+    throw new ExportError(`cannot export node '${e.node.name}' (${e.node.format()}): ${reason}`, {
+      cause: cause,
+      node: e.node,
+    });
+  }
+}
+
 /** A graph's nodes lowered into a builder that can take more nodes before it is finished. */
 export interface OpenLowering {
   builder: GraphBuilder;
@@ -245,7 +263,11 @@ export function lowerOpen(
   if (placeholders.length !== shapes.length) {
     throw new ExportError(`the graph takes ${placeholders.length} input(s) but inputShape gives ${shapes.length}`);
   }
-  new ShapeProp(module, graph).propagate(...shapes.map((shape) => ({ dtype: 'float32' as const, shape: [...shape] })));
+  propagateShapes(() =>
+    new ShapeProp(module, graph).propagate(
+      ...shapes.map((shape) => ({ dtype: 'float32' as const, shape: [...shape] })),
+    ),
+  );
   const inputs = placeholders.map((p, i) => builder.addInput(p.name, 'float32', shapes[i]!));
   const returned = [...graph.nodes()].find((n) => n.op === 'output')?.args[0] ?? null;
   const result = new OnnxLowering(module, graph, ctx).run(...inputs);
@@ -257,6 +279,79 @@ export function lowerOpen(
     tensorPaths: ctx.tensorPaths ?? new Map(),
     returned,
   };
+}
+
+/** How a lowered part of a graph gives back the value of a node it computes. */
+export type PartOutput =
+  | { node: Node; form: 'tensor' | 'size' | 'sizes'; index: number }
+  | { node: Node; form: 'tensors'; indices: number[] }
+  | { node: Node; form: 'constant'; value: unknown };
+
+/** A run of a graph's nodes lowered as a graph of its own. */
+export interface LoweredPart {
+  onnx: OnnxGraph;
+  /** The nodes outside the run whose tensors are the ONNX inputs, in order. */
+  inputs: Node[];
+  outputs: PartOutput[];
+}
+
+/** What shape propagation takes for a real value: a tensor's metadata, other values as they are. */
+function metaOf(value: unknown): unknown {
+  if (value instanceof Tensor) return { dtype: value.dtype, shape: [...value.shape] };
+  return Array.isArray(value) ? value.map(metaOf) : value;
+}
+
+/**
+ * Lowers `nodes`, a run of `graph`'s nodes in order, as a graph of its own. The tensors they read
+ * from nodes outside the run (`known`, real values) are its inputs, named after those nodes; other
+ * values read from outside (sizes) are written in as constants. The values of `needed` are its
+ * outputs: ONNX outputs, or constants when lowering computed them in JavaScript.
+ */
+export function lowerPart(
+  module: Module,
+  graph: Graph,
+  nodes: readonly Node[],
+  known: ReadonlyMap<Node, unknown>,
+  needed: readonly Node[],
+): LoweredPart {
+  propagateShapes(() =>
+    new ShapeProp(module, graph).runNodes(nodes, new Map([...known].map(([n, v]) => [n, metaOf(v)]))),
+  );
+  const builder = new GraphBuilder();
+  const ctx: ExportContext = { builder, initializers: new Map(), tape: undefined, tensorPaths: undefined };
+  const inputs: Node[] = [];
+  const values = new Map<Node, unknown>();
+  for (const [node, value] of known) {
+    if (!(value instanceof Tensor)) {
+      values.set(node, value);
+      continue;
+    }
+    values.set(node, builder.addInput(node.name, value.dtype, [...value.shape]));
+    inputs.push(node);
+  }
+  const lowered = new OnnxLowering(module, graph, ctx).runNodes(nodes, values);
+  const onnxOutputs: { name: string; dtype: Value['dtype'] }[] = [];
+  const indexOf = new Map<string, number>();
+  const outputIndex = (v: Value): number => {
+    let i = indexOf.get(v.name);
+    if (i === undefined) {
+      i = onnxOutputs.push({ name: v.name, dtype: v.dtype }) - 1;
+      indexOf.set(v.name, i);
+    }
+    return i;
+  };
+  const outputs = needed.map((node): PartOutput => {
+    const v = lowered.has(node) ? lowered.get(node) : values.get(node);
+    const meta = node.meta.tensorMeta;
+    if (isValue(v)) {
+      const form = typeof meta === 'number' ? 'size' : Array.isArray(meta) ? 'sizes' : 'tensor';
+      return { node, form, index: outputIndex(v) };
+    }
+    if (Array.isArray(v) && v.length > 0 && v.every(isValue))
+      return { node, form: 'tensors', indices: v.map(outputIndex) };
+    return { node, form: 'constant', value: v };
+  });
+  return { onnx: withUsedInitializers(builder.finish(module.className, onnxOutputs)), inputs, outputs };
 }
 
 /** Builds the ONNX graph of `graph` (a graph of `module`) for the given input shapes. */

@@ -10,6 +10,7 @@
  * wrong, only less shared.
  */
 import { AutogradError } from '../errors.js';
+import { ExportError } from './export-error.js';
 import { type GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import type { AnyOp } from '../ops/op.js';
 import { TRACED, type TracingHook, withTracingHook } from '../ops/tracing-hook.js';
@@ -29,6 +30,14 @@ export class SymbolicTensor {
     readonly dtype: Tensor['dtype'],
     readonly shape: readonly number[],
   ) {}
+
+  /** Code that reads data (`.item()`, `.data`, `.toArray()`) cannot be lowered: it needs values. */
+  get data(): never {
+    throw new ExportError(
+      'the code reads tensor data (.data, .item(), .toArray()), which exists only when the model runs; ONNX ' +
+        'cannot hold a JavaScript decision on it',
+    );
+  }
 }
 Object.setPrototypeOf(SymbolicTensor.prototype, Tensor.prototype);
 Object.defineProperty(SymbolicTensor.prototype, TRACED, { value: true });
