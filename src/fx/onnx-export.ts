@@ -28,7 +28,7 @@ import { Interpreter, InterpreterError } from './interpreter.js';
 import { type Argument, type Node, type Target } from './node.js';
 import { declareSizes, firstDifference, graphKey } from './dynamic-sizes.js';
 import { LoweringHook } from './stand-ins.js';
-import { type OutputStructure, namedOutputs } from './output-structure.js';
+import { namedOutputs } from './output-names.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
 import { symbolicTrace } from './symbolic-trace.js';
 
@@ -193,10 +193,9 @@ class OnnxLowering extends Interpreter {
   }
 }
 
-/** A graph lowered to ONNX, with how to rebuild the module's result from the model's outputs. */
+/** A graph lowered to ONNX, its outputs named by the module's result's keys. */
 export interface LoweredGraph {
   onnx: OnnxGraph;
-  structure: OutputStructure;
 }
 
 /**
@@ -357,7 +356,7 @@ export function lowerPart(
 /** Builds the ONNX graph of `graph` (a graph of `module`) for the given input shapes. */
 export function lowerGraph(module: Module, graph: Graph, shapes: readonly (readonly number[])[]): LoweredGraph {
   const { builder, result, returned } = lowerOpen(module, graph, shapes);
-  const { structure, outputs } = namedOutputs(result, returned, builder);
+  const outputs = namedOutputs(result, returned, builder);
   const inputNames = new Set(builder.inputs.map((p) => p.name));
   const initializerNames = new Set(builder.initializers.map((i) => i.name));
   const outputInfos = outputs.map(([key, v]) => {
@@ -369,7 +368,7 @@ export function lowerGraph(module: Module, graph: Graph, shapes: readonly (reado
     }
     return { name: builder.rename(v.name, key), dtype: v.dtype, shape: v.shape };
   });
-  return { onnx: withUsedInitializers(builder.finish(module.className, outputInfos)), structure };
+  return { onnx: withUsedInitializers(builder.finish(module.className, outputInfos)) };
 }
 
 /** `module` as a graph module: itself if it is one, else traced in `mode`. */
@@ -460,7 +459,7 @@ function withDynamicSizes(
       return axis === 0 && dynamic.batch ? 'batch' : `${lowered.onnx.outputs[i]!.name}_d${axis}`;
     },
   });
-  return { onnx, structure: lowered.structure };
+  return { onnx };
 }
 
 /**
