@@ -21,9 +21,11 @@ export interface CatalogueNode {
   kind: Opcode;
   /** Present for nodes whose output is a tensor (not for sizes, tuples, ...). */
   shape?: number[];
-  /** Dimension 1 of the output, as `featureInfo`'s `channels`. */
+  /** How the output's axes are laid out (NCHW, NHWC, NLC tokens, NC), as `featureInfo`'s `layout`. */
+  layout?: string;
+  /** The output's channels, as `featureInfo`'s `channels`. */
   channels?: number;
-  /** Input width over output width (4-D outputs), as `featureInfo`'s `reduction`. */
+  /** Input width over output width (maps and tokens), as `featureInfo`'s `reduction`. */
   reduction?: number;
 }
 
@@ -87,6 +89,7 @@ export function catalogueEntry(name: string): CatalogueEntry {
       name: qualname,
       kind: node.op,
       shape: f.shape,
+      layout: f.layout,
       ...(f.channels === undefined ? {} : { channels: f.channels }),
       ...(f.reduction === undefined ? {} : { reduction: f.reduction }),
     };

@@ -212,10 +212,18 @@ test('an unknown node is an error listing the closest existing names', () => {
 
 test('featureInfo gives shapes, channels and strides without running the model', () => {
   const extractor = createFeatureExtractor(new CNN(3, 3, 10), { returnNodes: ['blocks.0', 'blocks.2', 'cls'] });
-  assert.deepEqual(featureInfo(extractor, { inputShape: [2, 3, 64, 64] }), [
-    { key: 'blocks.0', shape: [2, 64, 32, 32], dtype: 'float32', channels: 64, reduction: 2 },
-    { key: 'blocks.2', shape: [2, 256, 8, 8], dtype: 'float32', channels: 256, reduction: 8 },
-    { key: 'cls', shape: [2, 10], dtype: 'float32', channels: 10, reduction: undefined },
+  const brief = featureInfo(extractor, { inputShape: [2, 3, 64, 64] }).map((f) => [
+    f.key,
+    f.shape,
+    f.layout,
+    f.channels,
+    f.reduction,
+    f.symbolicShape,
+  ]);
+  assert.deepEqual(brief, [
+    ['blocks.0', [2, 64, 32, 32], 'NCHW', 64, 2, ['N', 64, 'H/2', 'W/2']],
+    ['blocks.2', [2, 256, 8, 8], 'NCHW', 256, 8, ['N', 256, 'H/8', 'W/8']],
+    ['cls', [2, 10], 'NC', 10, undefined, ['N', 10]],
   ]);
 });
 
