@@ -55,7 +55,12 @@ function scaled(name: string, reduction: number): string {
 }
 
 /** The layout of one output, from how its axes follow a doubled input size (when the model allows one). */
-function layoutOf(shape: readonly number[], doubled: readonly number[] | undefined, h: number, w: number): FeatureLayout {
+function layoutOf(
+  shape: readonly number[],
+  doubled: readonly number[] | undefined,
+  h: number,
+  w: number,
+): FeatureLayout {
   const grows = (axis: number): boolean => doubled !== undefined && doubled[axis]! > shape[axis]!;
   const divides = (size: number, input: number): boolean => size > 0 && Number.isInteger(input / size);
   switch (shape.length) {
@@ -87,7 +92,12 @@ function tokenGrid(tokens: number, h: number, w: number): { reduction: number; p
   return undefined;
 }
 
-function describe(key: string, meta: TensorMeta, doubled: readonly number[] | undefined, input: readonly number[]): FeatureInfo {
+function describe(
+  key: string,
+  meta: TensorMeta,
+  doubled: readonly number[] | undefined,
+  input: readonly number[],
+): FeatureInfo {
   const shape = [...meta.shape];
   const [h, w] = input.length === 4 ? [input[2]!, input[3]!] : [NaN, NaN];
   let layout = input.length === 4 ? layoutOf(shape, doubled, h, w) : shape.length === 2 ? 'NC' : 'other';

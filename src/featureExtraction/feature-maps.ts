@@ -29,7 +29,9 @@ export function toFeatureMaps(outputs: Record<string, Tensor>, info: readonly Fe
   for (const [key, x] of Object.entries(outputs)) {
     const f = info.find((i) => i.key === key);
     if (f === undefined) {
-      throw new RangeError(`[toFeatureMaps] no featureInfo entry for output '${key}'; pass featureInfo(extractor, ...)`);
+      throw new RangeError(
+        `[toFeatureMaps] no featureInfo entry for output '${key}'; pass featureInfo(extractor, ...)`,
+      );
     }
     const matches = x.shape.length === f.shape.length && x.shape.every((d, axis) => axis === 0 || d === f.shape[axis]);
     if (!matches) {

@@ -50,8 +50,7 @@ export function lowerOps(
  */
 function dependents(tape: readonly TapeEntry[], sources: readonly Value[]): Set<string> {
   const found = new Set(sources.map((s) => s.name));
-  const reads = (a: unknown): boolean =>
-    isValue(a) ? found.has(a.name) : Array.isArray(a) ? a.some(reads) : false;
+  const reads = (a: unknown): boolean => (isValue(a) ? found.has(a.name) : Array.isArray(a) ? a.some(reads) : false);
   for (const entry of tape) {
     if (entry.op.differentiable === false || !entry.args.some(reads)) continue;
     for (const o of entry.outputs) if (isFloating(o.dtype)) found.add(o.name);
