@@ -16,3 +16,4 @@ export * from './inception.js';
 export * from './shufflenet-v2.js';
 export * from './maxvit.js';
 export * from './vision-transformer.js';
+export * from './swin-transformer.js';

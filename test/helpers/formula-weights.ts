@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { Module } from '../../src/nn/module.js';
 import { encodeModel } from '../../src/runtime/onnx-model.js';
 import { NativeSession } from '../../src/runtime/native-session.js';
+import { isFloating } from '../../src/tensor/dtype.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 
 /** A tensor's role as `offset + scale * s`, decided once per tensor from its key and shape. */
@@ -57,7 +58,9 @@ function formulaSession(): NativeSession {
 export function formulaWeights(model: Module): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   for (const [key, t] of model.stateDict()) {
-    if (key.endsWith('num_batches_tracked')) {
+    // Integer buffers (batch norm's counter, Swin's relative position index) and Swin V2's table of
+    // relative coordinates are not weights: they keep the model's values.
+    if (!isFloating(t.dtype) || key.endsWith('relative_coords_table')) {
       out.set(key, t);
       continue;
     }

@@ -1,0 +1,426 @@
+/**
+ * Swin Transformer V1 (tiny, small, base) and V2 (tiny, small, base), as torchvision 0.14's
+ * swin_transformer.py. Feature maps run channels-last ([B, H, W, C]) from the patch embedding to
+ * the final norm. The wrapped functions (one graph node each) are in swin-attention.ts.
+ */
+import { GELU, ReLU } from '../nn/layers/activation.js';
+import { Conv2d } from '../nn/layers/conv.js';
+import { Sequential } from '../nn/layers/containers.js';
+import { Flatten } from '../nn/layers/flatten.js';
+import { Linear } from '../nn/layers/linear.js';
+import { LayerNorm } from '../nn/layers/normalization.js';
+import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
+import { normal } from '../nn/init.js';
+import { Module } from '../nn/module.js';
+import { MLP } from '../nn/vision-ops/mlp.js';
+import { Permute } from '../nn/vision-ops/permute.js';
+import { StochasticDepth } from '../nn/vision-ops/stochastic-depth.js';
+import { add } from '../ops/add.js';
+import { mul } from '../ops/mul.js';
+import { sigmoid } from '../ops/sigmoid.js';
+import { fromData, full, tensor } from '../tensor/creation.js';
+import { Tensor } from '../tensor/tensor.js';
+import { initWeights, truncNormal } from './init-weights.js';
+import { type ModelOptions, registerModel } from './registry.js';
+import { getRelativePositionBias, patchMergingPad, shiftedWindowAttention } from './swin-attention.js';
+
+type NormLayer = (features: number) => Module<[Tensor], Tensor>;
+
+const layerNorm: NormLayer = (features) => new LayerNorm(features, { eps: 1e-5 });
+
+/** Patch merging: 2×2 neighbours stacked, normalised, then projected from 4C to 2C channels. */
+export class PatchMerging extends Module<[Tensor], Tensor> {
+  reduction: Linear;
+  norm: Module<[Tensor], Tensor>;
+
+  constructor(
+    readonly dim: number,
+    normLayer: NormLayer = layerNorm,
+  ) {
+    super();
+    this.reduction = new Linear(4 * dim, 2 * dim, { bias: false });
+    this.norm = normLayer(4 * dim);
+  }
+
+  forward(x: Tensor): Tensor {
+    x = patchMergingPad(x);
+    x = this.norm.call(x);
+    return this.reduction.call(x);
+  }
+}
+
+/** Swin V2's patch merging: the projection comes before the norm, which is over 2C channels. */
+export class PatchMergingV2 extends Module<[Tensor], Tensor> {
+  reduction: Linear;
+  norm: Module<[Tensor], Tensor>;
+
+  constructor(
+    readonly dim: number,
+    normLayer: NormLayer = layerNorm,
+  ) {
+    super();
+    this.reduction = new Linear(4 * dim, 2 * dim, { bias: false });
+    this.norm = normLayer(2 * dim);
+  }
+
+  forward(x: Tensor): Tensor {
+    x = patchMergingPad(x);
+    x = this.reduction.call(x);
+    return this.norm.call(x);
+  }
+}
+
+export interface ShiftedWindowAttentionLayerOptions {
+  qkvBias?: boolean;
+  projBias?: boolean;
+  attentionDropout?: number;
+  dropout?: number;
+}
+
+/**
+ * For each pair of tokens (i, j) of a window, the row of the bias table for their offset:
+ * (dh + Wh - 1) * (2Ww - 1) + (dw + Ww - 1), flattened to [N * N] (int64).
+ */
+function relativePositionIndex(windowSize: readonly number[]): Tensor {
+  const [wh, ww] = windowSize as [number, number];
+  const n = wh * ww;
+  const index = new BigInt64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const dh = Math.floor(i / ww) - Math.floor(j / ww);
+      const dw = (i % ww) - (j % ww);
+      index[i * n + j] = BigInt((dh + wh - 1) * (2 * ww - 1) + dw + ww - 1);
+    }
+  }
+  return fromData('int64', [n * n], index);
+}
+
+/** Window attention with a learned table of relative position biases (Swin V1). */
+export class ShiftedWindowAttention extends Module<[Tensor], Tensor> {
+  declare relative_position_bias_table: Tensor;
+  declare relative_position_index: Tensor;
+  readonly windowSize: number[];
+  readonly shiftSize: number[];
+  readonly attentionDropout: number;
+  readonly dropout: number;
+  qkv: Linear;
+  proj: Linear;
+
+  constructor(
+    dim: number,
+    windowSize: readonly number[],
+    shiftSize: readonly number[],
+    readonly numHeads: number,
+    options: ShiftedWindowAttentionLayerOptions = {},
+  ) {
+    super();
+    if (windowSize.length !== 2 || shiftSize.length !== 2)
+      throw new RangeError('[ShiftedWindowAttention] window_size and shift_size must be of length 2');
+    this.windowSize = [...windowSize];
+    this.shiftSize = [...shiftSize];
+    this.attentionDropout = options.attentionDropout ?? 0;
+    this.dropout = options.dropout ?? 0;
+    this.qkv = new Linear(dim, dim * 3, { bias: options.qkvBias ?? true });
+    this.proj = new Linear(dim, dim, { bias: options.projBias ?? true });
+    this.defineRelativePositionBiasTable();
+    this.registerBuffer('relative_position_index', relativePositionIndex(this.windowSize));
+  }
+
+  protected defineRelativePositionBiasTable(): void {
+    const [wh, ww] = this.windowSize as [number, number];
+    this.relative_position_bias_table = normal([(2 * wh - 1) * (2 * ww - 1), this.numHeads], 0.02, [-2, 2]);
+  }
+
+  /** The bias added to each window's attention logits: [1, heads, N, N]. */
+  getRelativePositionBias(): Tensor {
+    return tableBias(this);
+  }
+
+  forward(x: Tensor): Tensor {
+    // From forward's `this`, so that tracing sees the table read (methods run on the module itself).
+    return this.attend(x, tableBias(this));
+  }
+
+  /** Swin V2's logit scale; V1 has none. */
+  protected logitScale(): Tensor | undefined {
+    return undefined;
+  }
+
+  /** Window attention with `relativePositionBias`; tensors read in torchvision's argument order (get_attr order). */
+  protected attend(x: Tensor, relativePositionBias: Tensor): Tensor {
+    const logitScale = this.logitScale();
+    return shiftedWindowAttention(x, this.qkv.weight, this.proj.weight, relativePositionBias, this.windowSize,
+      this.numHeads, {
+        shiftSize: this.shiftSize,
+        attentionDropout: this.attentionDropout,
+        dropout: this.dropout,
+        qkvBias: this.qkv.bias,
+        projBias: this.proj.bias,
+        ...(logitScale === undefined ? {} : { logitScale }),
+      });
+  }
+}
+
+/** V1's bias: the table's row for each pair of tokens. */
+function tableBias(m: ShiftedWindowAttention): Tensor {
+  return getRelativePositionBias(m.relative_position_bias_table, m.relative_position_index, m.windowSize);
+}
+
+/**
+ * The log-spaced offsets Swin V2's bias MLP reads: [1, 2Wh-1, 2Ww-1, 2], each offset divided by
+ * the window's extent, times 8, then sign(t) log2(|t| + 1) / 3, rounded to float32 at each step
+ * as torch computes it.
+ */
+function relativeCoordsTable(windowSize: readonly number[]): Tensor {
+  const [wh, ww] = windowSize as [number, number];
+  const f = Math.fround;
+  const scaled = (d: number, w: number): number => {
+    const t = f(f(d / (w - 1)) * 8);
+    return Math.sign(t) * f(f(Math.log2(f(Math.abs(t) + 1))) / 3);
+  };
+  const rows = Array.from({ length: 2 * wh - 1 }, (_, a) =>
+    Array.from({ length: 2 * ww - 1 }, (_, b) => [scaled(a - wh + 1, wh), scaled(b - ww + 1, ww)]),
+  );
+  return tensor([rows]);
+}
+
+/** Swin V2's window attention: cosine similarity with a learned scale, biases from a small MLP. */
+export class ShiftedWindowAttentionV2 extends ShiftedWindowAttention {
+  declare relative_coords_table: Tensor;
+  logit_scale: Tensor;
+  cpb_mlp: Sequential<Tensor>;
+
+  constructor(
+    dim: number,
+    windowSize: readonly number[],
+    shiftSize: readonly number[],
+    numHeads: number,
+    options: ShiftedWindowAttentionLayerOptions = {},
+  ) {
+    super(dim, windowSize, shiftSize, numHeads, options);
+    this.logit_scale = full([numHeads, 1, 1], Math.log(10));
+    this.cpb_mlp = new Sequential<Tensor>(
+      new Linear(2, 512, { bias: true }),
+      new ReLU({ inplace: true }),
+      new Linear(512, numHeads, { bias: false }),
+    );
+    // The key bias is unused (shiftedWindowAttention zeroes it); torchvision zeroes it here too.
+    const bias = this.qkv.bias;
+    if (bias !== null) {
+      const data = Float32Array.from(bias.data as Float32Array).fill(0, dim, 2 * dim);
+      this.qkv.bias = new Tensor('float32', bias.shape, data);
+    }
+  }
+
+  protected override defineRelativePositionBiasTable(): void {
+    this.registerBuffer('relative_coords_table', relativeCoordsTable(this.windowSize));
+  }
+
+  override getRelativePositionBias(): Tensor {
+    return mlpBias(this);
+  }
+
+  override forward(x: Tensor): Tensor {
+    return this.attend(x, mlpBias(this));
+  }
+
+  protected override logitScale(): Tensor {
+    return this.logit_scale;
+  }
+}
+
+/** V2's bias: the MLP's output for each offset, picked per pair of tokens, as 16 sigmoid(.). */
+function mlpBias(m: ShiftedWindowAttentionV2): Tensor {
+  const table = m.cpb_mlp.call(m.relative_coords_table).view([-1, m.numHeads]);
+  const bias = getRelativePositionBias(table, m.relative_position_index, m.windowSize);
+  return mul(16, sigmoid(bias));
+}
+
+export interface SwinTransformerBlockOptions {
+  mlpRatio?: number;
+  dropout?: number;
+  attentionDropout?: number;
+  stochasticDepthProb?: number;
+  normLayer?: NormLayer;
+}
+
+type AttentionLayer = new (
+  dim: number,
+  windowSize: readonly number[],
+  shiftSize: readonly number[],
+  numHeads: number,
+  options: ShiftedWindowAttentionLayerOptions,
+) => ShiftedWindowAttention;
+
+/** Pre-norm block: x + attn(norm1(x)), then x + mlp(norm2(x)), each branch with stochastic depth. */
+export class SwinTransformerBlock extends Module<[Tensor], Tensor> {
+  norm1: Module<[Tensor], Tensor>;
+  attn: ShiftedWindowAttention;
+  stochastic_depth: StochasticDepth;
+  norm2: Module<[Tensor], Tensor>;
+  mlp: MLP;
+
+  constructor(
+    dim: number,
+    numHeads: number,
+    windowSize: readonly number[],
+    shiftSize: readonly number[],
+    options: SwinTransformerBlockOptions = {},
+    attnLayer: AttentionLayer = ShiftedWindowAttention,
+  ) {
+    super();
+    const normLayer = options.normLayer ?? layerNorm;
+    const dropout = options.dropout ?? 0;
+    this.norm1 = normLayer(dim);
+    this.attn = new attnLayer(dim, windowSize, shiftSize, numHeads, {
+      attentionDropout: options.attentionDropout ?? 0,
+      dropout,
+    });
+    this.stochastic_depth = new StochasticDepth(options.stochasticDepthProb ?? 0, 'row');
+    this.norm2 = normLayer(dim);
+    this.mlp = new MLP(dim, [Math.trunc(dim * (options.mlpRatio ?? 4)), dim], {
+      activationLayer: () => new GELU(),
+      dropout,
+    });
+    // torchvision's xavier_uniform_ here is overwritten by SwinTransformer's trunc_normal_.
+  }
+
+  forward(x: Tensor): Tensor {
+    x = add(x, this.stochastic_depth.call(this.attn.call(this.norm1.call(x))));
+    return add(x, this.stochastic_depth.call(this.mlp.call(this.norm2.call(x))));
+  }
+}
+
+/** Post-norm block (Swin V2): x + norm1(attn(x)), then x + norm2(mlp(x)). */
+export class SwinTransformerBlockV2 extends SwinTransformerBlock {
+  constructor(
+    dim: number,
+    numHeads: number,
+    windowSize: readonly number[],
+    shiftSize: readonly number[],
+    options: SwinTransformerBlockOptions = {},
+    attnLayer: AttentionLayer = ShiftedWindowAttentionV2,
+  ) {
+    super(dim, numHeads, windowSize, shiftSize, options, attnLayer);
+  }
+
+  override forward(x: Tensor): Tensor {
+    x = add(x, this.stochastic_depth.call(this.norm1.call(this.attn.call(x))));
+    return add(x, this.stochastic_depth.call(this.norm2.call(this.mlp.call(x))));
+  }
+}
+
+export interface SwinTransformerOptions extends ModelOptions {
+  mlpRatio?: number;
+  dropout?: number;
+  attentionDropout?: number;
+  stochasticDepthProb?: number;
+  normLayer?: NormLayer;
+  block?: typeof SwinTransformerBlock;
+  downsampleLayer?: new (dim: number, normLayer: NormLayer) => Module<[Tensor], Tensor>;
+}
+
+/** The architecture: patch size, embedding width, blocks and heads per stage, window size. */
+export interface SwinConfig {
+  patchSize: readonly number[];
+  embedDim: number;
+  depths: readonly number[];
+  numHeads: readonly number[];
+  windowSize: readonly number[];
+}
+
+export class SwinTransformer extends Module<[Tensor], Tensor> {
+  features: Sequential<Tensor>;
+  norm: Module<[Tensor], Tensor>;
+  permute = new Permute([0, 3, 1, 2]);
+  avgpool = new AdaptiveAvgPool2d(1);
+  flatten = new Flatten(1);
+  head: Linear;
+
+  constructor(config: SwinConfig, options: SwinTransformerOptions = {}) {
+    super();
+    const { patchSize, embedDim, depths, numHeads, windowSize } = config;
+    const normLayer = options.normLayer ?? layerNorm;
+    const block = options.block ?? SwinTransformerBlock;
+    const downsampleLayer = options.downsampleLayer ?? PatchMerging;
+    const sdProb = options.stochasticDepthProb ?? 0.1;
+    const [ph, pw] = patchSize as [number, number];
+    // Split the image into non-overlapping patches.
+    const layers: Module[] = [
+      new Sequential<Tensor>(
+        new Conv2d(3, embedDim, [ph, pw], { stride: [ph, pw] }),
+        new Permute([0, 2, 3, 1]),
+        normLayer(embedDim),
+      ),
+    ];
+    const totalBlocks = depths.reduce((a, b) => a + b, 0);
+    let blockId = 0;
+    depths.forEach((depth, stage) => {
+      const dim = embedDim * 2 ** stage;
+      const blocks: Module[] = [];
+      for (let i = 0; i < depth; i++) {
+        // Stochastic depth grows linearly from 0 at the first block to sdProb at the last.
+        const stochasticDepthProb = (sdProb * blockId) / (totalBlocks - 1);
+        const shiftSize = windowSize.map((w) => (i % 2 === 0 ? 0 : Math.floor(w / 2)));
+        blocks.push(
+          new block(dim, numHeads[stage]!, windowSize, shiftSize, {
+            mlpRatio: options.mlpRatio ?? 4,
+            dropout: options.dropout ?? 0,
+            attentionDropout: options.attentionDropout ?? 0,
+            stochasticDepthProb,
+            normLayer,
+          }),
+        );
+        blockId++;
+      }
+      layers.push(new Sequential<Tensor>(...blocks));
+      if (stage < depths.length - 1) layers.push(new downsampleLayer(dim, normLayer));
+    });
+    this.features = new Sequential<Tensor>(...layers);
+    const numFeatures = embedDim * 2 ** (depths.length - 1);
+    this.norm = normLayer(numFeatures);
+    this.head = new Linear(numFeatures, options.numClasses ?? 1000);
+    initWeights(this, { linear: truncNormal(0.02), zeroLinearBias: true });
+  }
+
+  forward(x: Tensor): Tensor {
+    x = this.features.call(x);
+    x = this.norm.call(x);
+    x = this.permute.call(x);
+    x = this.avgpool.call(x);
+    x = this.flatten.call(x);
+    return this.head.call(x);
+  }
+}
+
+const SWINS: [name: string, config: SwinConfig, sdProb: number, resizeSize: number][] = [
+  // crop 224 (V1) or 256 (V2), bicubic
+  ['swin_t', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
+    0.2, 232],
+  ['swin_s', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
+    0.3, 246],
+  ['swin_b', { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [7, 7] },
+    0.5, 238],
+  ['swin_v2_t', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
+    0.2, 260],
+  ['swin_v2_s', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
+    0.3, 260],
+  ['swin_v2_b', { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [8, 8] },
+    0.5, 272],
+];
+
+for (const [name, config, stochasticDepthProb, resizeSize] of SWINS) {
+  const v2 = name.startsWith('swin_v2');
+  registerModel({
+    name,
+    // torchvision's builders fix stochastic_depth_prob (passing it again is an error there).
+    build: (o: SwinTransformerOptions = {}) =>
+      new SwinTransformer(config, {
+        ...o,
+        stochasticDepthProb,
+        ...(v2 ? { block: SwinTransformerBlockV2, downsampleLayer: PatchMergingV2 } : {}),
+      }),
+    options: ['mlpRatio', 'dropout', 'attentionDropout'],
+    transform: { resizeSize, cropSize: v2 ? 256 : 224, interpolation: 'bicubic' },
+  });
+}
