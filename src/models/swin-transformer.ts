@@ -1,32 +1,55 @@
 /**
  * Swin Transformer V1 (tiny, small, base) and V2 (tiny, small, base), as torchvision 0.14's
  * swin_transformer.py. Feature maps run channels-last ([B, H, W, C]) from the patch embedding to
- * the final norm. The wrapped functions (one graph node each) are in swin-attention.ts.
+ * the final norm. The attention and its wrapped functions are in swin-attention.ts.
  */
-import { GELU, ReLU } from '../nn/layers/activation.js';
+import { wrap } from '../fx/wrap.js';
+import { GELU } from '../nn/layers/activation.js';
 import { Conv2d } from '../nn/layers/conv.js';
 import { Sequential } from '../nn/layers/containers.js';
 import { Flatten } from '../nn/layers/flatten.js';
 import { Linear } from '../nn/layers/linear.js';
 import { LayerNorm } from '../nn/layers/normalization.js';
 import { AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
-import { normal } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import { MLP } from '../nn/vision-ops/mlp.js';
 import { Permute } from '../nn/vision-ops/permute.js';
 import { StochasticDepth } from '../nn/vision-ops/stochastic-depth.js';
 import { add } from '../ops/add.js';
-import { mul } from '../ops/mul.js';
-import { sigmoid } from '../ops/sigmoid.js';
-import { fromData, full, tensor } from '../tensor/creation.js';
-import { Tensor } from '../tensor/tensor.js';
+import { cat } from '../ops/cat.js';
+import { getitem, slice } from '../ops/getitem.js';
+import { pad } from '../ops/pad.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { initWeights, truncNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
-import { getRelativePositionBias, patchMergingPad, shiftedWindowAttention } from './swin-attention.js';
+import {
+  ShiftedWindowAttention,
+  ShiftedWindowAttentionV2,
+  type ShiftedWindowAttentionLayerOptions,
+} from './swin-attention.js';
+
+export {
+  ShiftedWindowAttention,
+  ShiftedWindowAttentionV2,
+  shiftedWindowAttention,
+  type ShiftedWindowAttentionLayerOptions,
+  type ShiftedWindowAttentionOptions,
+} from './swin-attention.js';
 
 type NormLayer = (features: number) => Module<[Tensor], Tensor>;
 
 const layerNorm: NormLayer = (features) => new LayerNorm(features, { eps: 1e-5 });
+
+/**
+ * Pads H and W of a [..., H, W, C] map to even sizes and stacks its 2×2 neighbours:
+ * [..., H/2, W/2, 4C]. Wrapped, as torchvision wraps it: one `_patch_merging_pad` node.
+ */
+export const patchMergingPad = wrap(function _patch_merging_pad(x: Tensor): Tensor {
+  const [H, W] = x.shape.slice(-3, -1) as [number, number];
+  x = pad(x, [0, 0, 0, W % 2, 0, H % 2]);
+  const at = (h: number, w: number): Tensor => getitem(x, ['...', slice(h, null, 2), slice(w, null, 2), slice()]);
+  return cat([at(0, 0), at(1, 0), at(0, 1), at(1, 1)], -1);
+});
 
 /** Patch merging: 2×2 neighbours stacked, normalised, then projected from 4C to 2C channels. */
 export class PatchMerging extends Module<[Tensor], Tensor> {
@@ -68,172 +91,6 @@ export class PatchMergingV2 extends Module<[Tensor], Tensor> {
     x = this.reduction.call(x);
     return this.norm.call(x);
   }
-}
-
-export interface ShiftedWindowAttentionLayerOptions {
-  qkvBias?: boolean;
-  projBias?: boolean;
-  attentionDropout?: number;
-  dropout?: number;
-}
-
-/**
- * For each pair of tokens (i, j) of a window, the row of the bias table for their offset:
- * (dh + Wh - 1) * (2Ww - 1) + (dw + Ww - 1), flattened to [N * N] (int64).
- */
-function relativePositionIndex(windowSize: readonly number[]): Tensor {
-  const [wh, ww] = windowSize as [number, number];
-  const n = wh * ww;
-  const index = new BigInt64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      const dh = Math.floor(i / ww) - Math.floor(j / ww);
-      const dw = (i % ww) - (j % ww);
-      index[i * n + j] = BigInt((dh + wh - 1) * (2 * ww - 1) + dw + ww - 1);
-    }
-  }
-  return fromData('int64', [n * n], index);
-}
-
-/** Window attention with a learned table of relative position biases (Swin V1). */
-export class ShiftedWindowAttention extends Module<[Tensor], Tensor> {
-  declare relative_position_bias_table: Tensor;
-  declare relative_position_index: Tensor;
-  readonly windowSize: number[];
-  readonly shiftSize: number[];
-  readonly attentionDropout: number;
-  readonly dropout: number;
-  qkv: Linear;
-  proj: Linear;
-
-  constructor(
-    dim: number,
-    windowSize: readonly number[],
-    shiftSize: readonly number[],
-    readonly numHeads: number,
-    options: ShiftedWindowAttentionLayerOptions = {},
-  ) {
-    super();
-    if (windowSize.length !== 2 || shiftSize.length !== 2)
-      throw new RangeError('[ShiftedWindowAttention] window_size and shift_size must be of length 2');
-    this.windowSize = [...windowSize];
-    this.shiftSize = [...shiftSize];
-    this.attentionDropout = options.attentionDropout ?? 0;
-    this.dropout = options.dropout ?? 0;
-    this.qkv = new Linear(dim, dim * 3, { bias: options.qkvBias ?? true });
-    this.proj = new Linear(dim, dim, { bias: options.projBias ?? true });
-    this.defineRelativePositionBiasTable();
-    this.registerBuffer('relative_position_index', relativePositionIndex(this.windowSize));
-  }
-
-  protected defineRelativePositionBiasTable(): void {
-    const [wh, ww] = this.windowSize as [number, number];
-    this.relative_position_bias_table = normal([(2 * wh - 1) * (2 * ww - 1), this.numHeads], 0.02, [-2, 2]);
-  }
-
-  /** The bias added to each window's attention logits: [1, heads, N, N]. */
-  getRelativePositionBias(): Tensor {
-    return tableBias(this);
-  }
-
-  forward(x: Tensor): Tensor {
-    // From forward's `this`, so that tracing sees the table read (methods run on the module itself).
-    return this.attend(x, tableBias(this));
-  }
-
-  /** Swin V2's logit scale; V1 has none. */
-  protected logitScale(): Tensor | undefined {
-    return undefined;
-  }
-
-  /** Window attention with `relativePositionBias`; tensors read in torchvision's argument order (get_attr order). */
-  protected attend(x: Tensor, relativePositionBias: Tensor): Tensor {
-    const logitScale = this.logitScale();
-    return shiftedWindowAttention(x, this.qkv.weight, this.proj.weight, relativePositionBias, this.windowSize,
-      this.numHeads, {
-        shiftSize: this.shiftSize,
-        attentionDropout: this.attentionDropout,
-        dropout: this.dropout,
-        qkvBias: this.qkv.bias,
-        projBias: this.proj.bias,
-        ...(logitScale === undefined ? {} : { logitScale }),
-      });
-  }
-}
-
-/** V1's bias: the table's row for each pair of tokens. */
-function tableBias(m: ShiftedWindowAttention): Tensor {
-  return getRelativePositionBias(m.relative_position_bias_table, m.relative_position_index, m.windowSize);
-}
-
-/**
- * The log-spaced offsets Swin V2's bias MLP reads: [1, 2Wh-1, 2Ww-1, 2], each offset divided by
- * the window's extent, times 8, then sign(t) log2(|t| + 1) / 3, rounded to float32 at each step
- * as torch computes it.
- */
-function relativeCoordsTable(windowSize: readonly number[]): Tensor {
-  const [wh, ww] = windowSize as [number, number];
-  const f = Math.fround;
-  const scaled = (d: number, w: number): number => {
-    const t = f(f(d / (w - 1)) * 8);
-    return Math.sign(t) * f(f(Math.log2(f(Math.abs(t) + 1))) / 3);
-  };
-  const rows = Array.from({ length: 2 * wh - 1 }, (_, a) =>
-    Array.from({ length: 2 * ww - 1 }, (_, b) => [scaled(a - wh + 1, wh), scaled(b - ww + 1, ww)]),
-  );
-  return tensor([rows]);
-}
-
-/** Swin V2's window attention: cosine similarity with a learned scale, biases from a small MLP. */
-export class ShiftedWindowAttentionV2 extends ShiftedWindowAttention {
-  declare relative_coords_table: Tensor;
-  logit_scale: Tensor;
-  cpb_mlp: Sequential<Tensor>;
-
-  constructor(
-    dim: number,
-    windowSize: readonly number[],
-    shiftSize: readonly number[],
-    numHeads: number,
-    options: ShiftedWindowAttentionLayerOptions = {},
-  ) {
-    super(dim, windowSize, shiftSize, numHeads, options);
-    this.logit_scale = full([numHeads, 1, 1], Math.log(10));
-    this.cpb_mlp = new Sequential<Tensor>(
-      new Linear(2, 512, { bias: true }),
-      new ReLU({ inplace: true }),
-      new Linear(512, numHeads, { bias: false }),
-    );
-    // The key bias is unused (shiftedWindowAttention zeroes it); torchvision zeroes it here too.
-    const bias = this.qkv.bias;
-    if (bias !== null) {
-      const data = Float32Array.from(bias.data as Float32Array).fill(0, dim, 2 * dim);
-      this.qkv.bias = new Tensor('float32', bias.shape, data);
-    }
-  }
-
-  protected override defineRelativePositionBiasTable(): void {
-    this.registerBuffer('relative_coords_table', relativeCoordsTable(this.windowSize));
-  }
-
-  override getRelativePositionBias(): Tensor {
-    return mlpBias(this);
-  }
-
-  override forward(x: Tensor): Tensor {
-    return this.attend(x, mlpBias(this));
-  }
-
-  protected override logitScale(): Tensor {
-    return this.logit_scale;
-  }
-}
-
-/** V2's bias: the MLP's output for each offset, picked per pair of tokens, as 16 sigmoid(.). */
-function mlpBias(m: ShiftedWindowAttentionV2): Tensor {
-  const table = m.cpb_mlp.call(m.relative_coords_table).view([-1, m.numHeads]);
-  const bias = getRelativePositionBias(table, m.relative_position_index, m.windowSize);
-  return mul(16, sigmoid(bias));
 }
 
 export interface SwinTransformerBlockOptions {
