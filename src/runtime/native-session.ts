@@ -99,6 +99,10 @@ export class NativeSession {
       interOpNumThreads: 1,
       graphOptimizationLevel: options.graphOptimizationLevel,
       executionMode: 'sequential',
+      // Sessions serve many input shapes (their sizes are symbolic), and ORT's memory patterns are
+      // planned per shape: with them, compiled resnet50 fed 4 shapes grew by 80 MB over its first
+      // rounds; without, 11 MB and 90 MB lower, at the same speed (within noise).
+      enableMemPattern: false,
       // Sessions log through their own level, which would otherwise be 'warning' again.
       logSeverityLevel: SEVERITY[logLevel],
       // A session with more than one thread has its own pool. Workers that busy-wait after a run (ORT's default)
