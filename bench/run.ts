@@ -1,12 +1,15 @@
 /**
  * `npm run bench`: featurefx against PyTorch on this machine, in one run, with the same thread
  * count. Prints a table of medians and ratios (featurefx / PyTorch; below 1 means faster);
- * `--json FILE` writes the same figures. PyTorch figures come from bench/torch_bench.py run
- * with Debian's python3-torch when it is installed.
+ * `--json FILE` writes the same figures, `--only transformers,sessions` measures some groups
+ * (models, tracing, gradients, transformers, sessions). PyTorch figures come from
+ * bench/torch_bench.py run with Debian's python3-torch when it is installed; for the
+ * transformers it also exports each model with torch.onnx, and ONNX Runtime's time on that file
+ * is the engine's own limit that compiled featurefx is compared with.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -27,6 +30,15 @@ import {
   setNumThreads,
   type Tensor,
 } from '../src/index.js';
+import { NativeSession } from '../src/runtime/native-session.js';
+
+const GROUPS = ['models', 'tracing', 'gradients', 'transformers', 'sessions'] as const;
+type Group = (typeof GROUPS)[number];
+const onlyAt = process.argv.indexOf('--only');
+const groups = (onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...GROUPS]) as Group[];
+for (const g of groups)
+  if (!GROUPS.includes(g)) throw new Error(`--only: unknown group '${g}'; groups: ${GROUPS.join(', ')}`);
+const TRANSFORMERS = ['vit_b_16', 'swin_t'];
 
 const threads = Number(process.env.BENCH_THREADS ?? availableParallelism());
 setNumThreads(threads);
@@ -62,7 +74,7 @@ class Synthetic extends Module<[Tensor], Tensor> {
   }
 }
 
-function featurefxFigures(): Record<string, number> {
+function modelFigures(): Record<string, number> {
   const out: Record<string, number> = {};
   const r50 = resnet50().eval();
   const full = createFeatureExtractor(r50, { returnNodes: ['fc'] });
@@ -70,7 +82,6 @@ function featurefxFigures(): Record<string, number> {
     layer2: createFeatureExtractor(r50, { returnNodes: ['layer2'] }),
     layer4: createFeatureExtractor(r50, { returnNodes: ['layer4'] }),
   };
-  // One compiled module each; it keeps a session per input shape.
   const fullCompiled = compile(full);
   const compiledExtractors = Object.fromEntries(Object.entries(extractors).map(([k, e]) => [k, compile(e)]));
   for (const batch of [1, 8]) {
@@ -90,6 +101,12 @@ function featurefxFigures(): Record<string, number> {
   const a = randn([64, 1024]);
   const lw = randn([1024, 1024]);
   out['eager linear 64x1024 @ 1024x1024'] = timeit(() => F.linear(a, lw));
+  return out;
+}
+
+function tracingFigures(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const r50 = resnet50().eval();
   out['getGraphNodeNames resnet50'] = timeit(() => getGraphNodeNames(r50, { suppressDiffWarning: true }), 3);
   out['createFeatureExtractor resnet50'] = timeit(() => createFeatureExtractor(r50, { returnNodes: ['layer3'] }), 3);
   const r152 = resnet152();
@@ -105,7 +122,70 @@ function featurefxFigures(): Record<string, number> {
     () => createFeatureExtractor(syn, { returnNodes: ['b1200'] }),
     3,
   );
-  Object.assign(out, gradientFigures());
+  return out;
+}
+
+/** Compiled transformers at batch 1 and 8 (PyTorch runs them eagerly in torch_bench.py). */
+function transformerFigures(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of TRANSFORMERS) {
+    const compiled = compile(getModel(name).eval());
+    for (const batch of [1, 8]) {
+      const xb = randn([batch, 3, 224, 224]);
+      out[`${name} b${batch} compiled`] = timeit(() => compiled.call(xb), 3, 4000);
+    }
+    compiled.dispose();
+  }
+  return out;
+}
+
+/** ONNX Runtime on torch.onnx's export of each transformer, with the options compile uses. */
+function exportFigures(exportDir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of TRANSFORMERS) {
+    const file = join(exportDir, `${name}.onnx`);
+    if (!existsSync(file)) continue;
+    const session = new NativeSession(readFileSync(file), {
+      intraOpNumThreads: threads,
+      graphOptimizationLevel: 'all',
+    });
+    for (const batch of [1, 8]) {
+      const xb = randn([batch, 3, 224, 224]);
+      out[`${name} b${batch} torch.onnx export on ORT`] = timeit(
+        () => session.run([{ type: 'float32', dims: xb.shape, data: xb.data }]),
+        3,
+        4000,
+      );
+    }
+    session.dispose();
+  }
+  return out;
+}
+
+/** Resident memory in MB. */
+const rssMb = (): number => process.memoryUsage().rss / 2 ** 20;
+
+/**
+ * One compiled module fed batch 1 and 8 at two spatial sizes: how many sessions it builds, and
+ * resident memory after the first call of each shape and after ten more rounds of all of them.
+ */
+function sessionFigures(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, sizes] of [
+    ['resnet50', [224, 288]],
+    ['vit_b_16', [224]],
+  ] as const) {
+    const compiled = compile(getModel(name).eval());
+    const inputs = sizes.flatMap((s) => [1, 8].map((b) => randn([b, 3, s, s])));
+    for (const x of inputs) compiled.call(x);
+    const first = rssMb();
+    for (let round = 0; round < 10; round++) for (const x of inputs) compiled.call(x);
+    out[`${name} shapes served`] = inputs.length;
+    out[`${name} sessions`] = compiled.sessionCount;
+    out[`${name} RSS MB after first calls`] = first;
+    out[`${name} RSS MB growth over 10 rounds`] = rssMb() - first;
+    compiled.dispose();
+  }
   return out;
 }
 
@@ -157,14 +237,16 @@ function gradientFigures(): Record<string, number> {
   return out;
 }
 
-function torchFigures(): Record<string, number> | undefined {
+function torchFigures(exportDir: string): Record<string, number> | undefined {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_bench.py');
-  if (!existsSync('/usr/bin/python3')) return undefined;
+  const torchGroups = groups.filter((g) => g !== 'sessions');
+  if (!existsSync('/usr/bin/python3') || torchGroups.length === 0) return undefined;
   try {
     return JSON.parse(
-      execFileSync('/usr/bin/python3', [script, String(threads)], {
+      execFileSync('/usr/bin/python3', [script, String(threads), torchGroups.join(','), exportDir], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'ignore'],
+        maxBuffer: 1 << 24,
       }),
     ) as Record<string, number>;
   } catch {
@@ -172,16 +254,27 @@ function torchFigures(): Record<string, number> | undefined {
   }
 }
 
-const ours = featurefxFigures();
-const theirs = torchFigures();
+const figures: Record<Exclude<Group, 'sessions'>, () => Record<string, number>> = {
+  models: modelFigures,
+  tracing: tracingFigures,
+  gradients: gradientFigures,
+  transformers: transformerFigures,
+};
+const ours: Record<string, number> = {};
+for (const g of groups) if (g !== 'sessions') Object.assign(ours, figures[g]());
+const exportDir = mkdtempSync(join(tmpdir(), 'featurefx-bench-'));
+const theirs = torchFigures(exportDir);
+if (groups.includes('transformers')) Object.assign(ours, exportFigures(exportDir));
+rmSync(exportDir, { recursive: true, force: true });
+const sessions = groups.includes('sessions') ? sessionFigures() : {};
 const rows = Object.entries(ours).map(([name, ms]) => {
-  const baseName = name.replace(/ compiled$/, '');
+  const baseName = name.replace(/ compiled$| torch\.onnx export on ORT$/, '');
   const torch = theirs?.[baseName];
   return { name, featurefxMs: ms, pytorchMs: torch ?? null, ratio: torch === undefined ? null : ms / torch };
 });
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(
-  `featurefx benchmark: ${cpu}, ${threads} thread(s)${theirs === undefined ? '; PyTorch not found (apt-get install python3-torch python3-torchvision), featurefx figures only' : ', PyTorch from /usr/bin/python3'}`,
+  `featurefx benchmark: ${cpu}, ${threads} thread(s)${theirs === undefined ? '; no PyTorch figures (none of these groups has any, or PyTorch is not installed: apt-get install python3-torch python3-torchvision)' : ', PyTorch from /usr/bin/python3'}`,
 );
 console.log(
   `${'measurement'.padEnd(46)} ${'featurefx ms'.padStart(13)} ${'PyTorch ms'.padStart(11)} ${'ratio'.padStart(7)}`,
@@ -192,10 +285,20 @@ for (const r of rows) {
     `${r.name.padEnd(46)} ${fmt(r.featurefxMs).padStart(13)} ${fmt(r.pytorchMs).padStart(11)} ${fmt(r.ratio).padStart(7)}`,
   );
 }
+// Compiled featurefx against ONNX Runtime on torch.onnx's export: the engine's own limit.
+const engineRatios = Object.fromEntries(
+  rows
+    .filter((r) => r.name.endsWith(' compiled') && ours[r.name.replace(/ compiled$/, ' torch.onnx export on ORT')])
+    .map((r) => [r.name, r.featurefxMs / ours[r.name.replace(/ compiled$/, ' torch.onnx export on ORT')]!]),
+);
+for (const [name, ratio] of Object.entries(engineRatios)) {
+  console.log(`${name} / torch.onnx export on ORT: ${ratio.toFixed(3)}`);
+}
+for (const [name, value] of Object.entries(sessions)) console.log(`${name}: ${value.toFixed(1)}`);
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt >= 0) {
   const file = process.argv[jsonAt + 1];
   if (file === undefined) throw new Error('--json needs a file name');
-  writeFileSync(file, JSON.stringify({ machine: { cpu, threads }, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine: { cpu, threads }, rows, engineRatios, sessions }, null, 2));
   console.log(`wrote ${file}`);
 }

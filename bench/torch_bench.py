@@ -1,7 +1,12 @@
 """PyTorch's side of `npm run bench`: the same measurements, printed as JSON {name: ms}.
 
-Run by bench/run.ts with /usr/bin/python3 and the same thread count: python3 torch_bench.py THREADS
+Run by bench/run.ts with /usr/bin/python3 and the same thread count:
+python3 torch_bench.py THREADS GROUPS EXPORT_DIR
+GROUPS is a comma-separated list of models, tracing, gradients, transformers; the transformers
+group also writes torch.onnx's export of each transformer to EXPORT_DIR, which bench/run.ts runs
+on ONNX Runtime as the engine's own baseline.
 """
+import os
 import json
 import statistics
 import sys
@@ -15,6 +20,9 @@ from torchvision.models.feature_extraction import create_feature_extractor, get_
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(int(sys.argv[1]))
+GROUPS = sys.argv[2].split(",")
+EXPORT_DIR = sys.argv[3]
+TRANSFORMERS = ("vit_b_16", "swin_t")
 torch.manual_seed(0)
 
 
@@ -47,7 +55,7 @@ class Synthetic(nn.Module):
         return x
 
 
-def main():
+def model_figures():
     out = {}
     with torch.no_grad():
         r50 = torchvision.models.resnet50().eval()
@@ -65,6 +73,12 @@ def main():
         a = torch.randn(64, 1024)
         lw = torch.randn(1024, 1024)
         out["eager linear 64x1024 @ 1024x1024"] = timeit(lambda: torch.nn.functional.linear(a, lw))
+    return out
+
+
+def tracing_figures():
+    out = {}
+    r50 = torchvision.models.resnet50().eval()
     out["getGraphNodeNames resnet50"] = timeit(lambda: get_graph_node_names(r50), 3, 3)
     out["createFeatureExtractor resnet50"] = timeit(lambda: create_feature_extractor(r50, ["layer3"]), 3, 3)
     r152 = torchvision.models.resnet152()
@@ -74,7 +88,30 @@ def main():
     syn = Synthetic()
     out["getGraphNodeNames synthetic 10k nodes"] = timeit(lambda: get_graph_node_names(syn), 1, 1)
     out["createFeatureExtractor synthetic 10k nodes"] = timeit(lambda: create_feature_extractor(syn, ["blocks.1200"]), 1, 1)
-    out.update(gradient_figures())
+    return out
+
+
+def transformer_figures():
+    """Eager forward of each transformer at batch 1 and 8, and torch.onnx's export of it (opset 17)."""
+    out = {}
+    for name in TRANSFORMERS:
+        model = torchvision.models.get_model(name).eval()
+        with torch.no_grad():
+            for batch in (1, 8):
+                xb = torch.randn(batch, 3, 224, 224)
+                out[f"{name} b{batch}"] = timeit(lambda: model(xb), 3)
+        torch.onnx.export(model, torch.randn(1, 3, 224, 224), os.path.join(EXPORT_DIR, f"{name}.onnx"),
+                          opset_version=17, input_names=["x"], output_names=["logits"],
+                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    return out
+
+
+def main():
+    out = {}
+    figures = {"models": model_figures, "tracing": tracing_figures, "gradients": gradient_figures,
+               "transformers": transformer_figures}
+    for group in GROUPS:
+        out.update(figures[group]())
     print(json.dumps(out))
 
 
