@@ -25,12 +25,15 @@ export {
   getGraphNodeNames,
   createFeatureExtractor,
   featureInfo,
+  toFeatureMaps,
   DualGraphModule,
   NodePathTracer,
   type FeatureExtractorOptions,
   type GetGraphNodeNamesOptions,
   type ReturnNodes,
   type FeatureInfo,
+  type FeatureLayout,
+  type FeatureMaps,
 } from './featureExtraction/index.js';
 export {
   Graph,

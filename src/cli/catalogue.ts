@@ -67,7 +67,7 @@ export function catalogueEntry(name: string): CatalogueEntry {
   const tracer = new NodePathTracer(withDefaultLeaves());
   const graph = tracer.trace(model.eval());
   const inputShape = catalogueInputShape(name);
-  const module = new GraphModule(model, graph);
+  const module = new GraphModule(model, graph, { constants: tracer.tensorConstants });
   // A first pass finds the nodes whose output is a tensor; returning those as a dict lets
   // featureInfo describe each as it would the output of a feature extractor.
   new ShapeProp(module, graph).propagate({ dtype: 'float32', shape: inputShape });

@@ -96,7 +96,7 @@ program
       const tracer = new NodePathTracer(withDefaultLeaves(tracerOptions));
       const graph = tracer.trace(model);
       if (o.inputShape !== undefined)
-        new ShapeProp(new GraphModule(model, graph), graph).propagate({
+        new ShapeProp(new GraphModule(model, graph, { constants: tracer.tensorConstants }), graph).propagate({
           dtype: 'float32',
           shape: parseShape(o.inputShape),
         });

@@ -20,9 +20,10 @@ export interface FeatureMaps {
  * maps: NHWC maps (Swin) are permuted, tokens (ViT) lose their prefix tokens, returned apart, and
  * are laid out on their patch grid. Vectors and other layouts raise a RangeError.
  * @example
- * const extractor = createFeatureExtractor(vit_b_16(), { returnNodes: ['encoder.layers.encoder_layer_11'] });
- * const info = featureInfo(extractor, { inputShape: [1, 3, 224, 224] });
- * const { maps } = toFeatureMaps(extractor.call(x) as Record<string, Tensor>, info); // [N, 768, 14, 14]
+ * const extractor = createFeatureExtractor(getModel('swin_t').eval(), { returnNodes: ['features.1'] });
+ * const info = featureInfo(extractor, { inputShape: [1, 3, 64, 64] });
+ * const out = extractor.call(randn([2, 3, 64, 64])) as Record<string, Tensor>;
+ * toFeatureMaps(out, info).maps['features.1']; // [2, 96, 16, 16] from Swin's [2, 16, 16, 96]
  */
 export function toFeatureMaps(outputs: Record<string, Tensor>, info: readonly FeatureInfo[]): FeatureMaps {
   const result: FeatureMaps = { maps: {}, prefixTokens: {} };

@@ -99,7 +99,7 @@ function operandGradient(grad: Tensor, operands: readonly Tensor[], eq: Equation
 /**
  * Sums of products over named dimensions, as `torch.einsum(equation, *operands)`.
  * @example
- * F.einsum('b i d, b j d -> b i j', q, k); // batched q @ k^T
+ * F.einsum('b i d, b j d -> b i j', randn([2, 3, 4]), randn([2, 5, 4])); // batched q @ k^T: [2, 3, 5]
  */
 export const einsum = defineOp({
   name: 'einsum',

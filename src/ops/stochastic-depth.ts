@@ -52,7 +52,7 @@ function dropEagerly(x: Tensor, p: number, mode: StochasticDepthMode, training =
  * ('batch') with probability p and scales the rest by 1/(1-p); the identity otherwise. Lowered,
  * the mask comes from ONNX's RandomUniformLike, drawn anew on every run.
  * @example
- * F.stochasticDepth(x, 0.1, 'row', true);
+ * F.stochasticDepth(randn([4, 8, 2, 2]), 0.1, 'row', true); // each sample kept (×1/0.9) or zeroed
  */
 export const stochasticDepth = defineOp({
   name: 'stochastic_depth',

@@ -76,8 +76,14 @@ test("resnet50's layers: shapes, channels and reductions are featureInfo's at 22
       reduction,
     })),
   );
-  // The logits are 2-D: channels, and no reduction.
-  assert.deepEqual(entry.nodes.at(-1), { name: 'fc', kind: 'call_module', shape: [1, 1000], channels: 1000 });
+  // The logits are vectors: channels, and no reduction.
+  assert.deepEqual(entry.nodes.at(-1), {
+    name: 'fc',
+    kind: 'call_module',
+    shape: [1, 1000],
+    layout: 'NC',
+    channels: 1000,
+  });
 });
 
 test('inception_v3 is catalogued at 299×299, the input torchvision documents for it', () => {
