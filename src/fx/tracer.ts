@@ -51,6 +51,7 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
   readonly tensorConstants = new Map<string, Tensor>();
   private modulePaths = new Map<Module, string>();
   private tensorPaths = new Map<Tensor, string>();
+  private parameterPaths = new Set<Tensor>();
   private attributeProxies = new Map<Tensor, TracedValue>();
   private constantNodes = new Map<Tensor, Node>();
 
@@ -76,7 +77,11 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
       }
     }
     this.tensorPaths = new Map();
-    for (const [path, t] of root.namedParameters()) this.tensorPaths.set(t, path);
+    this.parameterPaths = new Set();
+    for (const [path, t] of root.namedParameters()) {
+      this.tensorPaths.set(t, path);
+      this.parameterPaths.add(t);
+    }
     for (const [path, t] of root.namedBuffers()) this.tensorPaths.set(t, path);
     this.attributeProxies = new Map();
     this.constantNodes = new Map();
@@ -139,7 +144,7 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
     const view = new Proxy(m, {
       get: (target, prop) => {
         const value: unknown = Reflect.get(target, prop, target);
-        if (value instanceof Tensor && this.tensorPaths.has(value)) return this.attributeProxy(value);
+        if (value instanceof Tensor && this.parameterPaths.has(value)) return this.attributeProxy(value);
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
@@ -208,7 +213,11 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
 
   /** Parameters and buffers become named get_attr nodes (one per tensor); other tensors constants. */
   private tensorArg(t: Tensor): Node {
-    if (this.tensorPaths.has(t)) return this.attributeProxy(t).node!;
+    if (this.parameterPaths.has(t)) return this.attributeProxy(t).node!;
+    const path = this.tensorPaths.get(t);
+    // torch.fx reads buffers as plain tensors: their get_attr node is made where an op uses one,
+    // outside createProxy, so torchvision's NodePathTracer gives it no name.
+    if (path !== undefined) return this.graph.createNode('get_attr', path, [], nodeName('get_attr', path));
     let node = this.constantNodes.get(t);
     if (node === undefined) {
       const name = `${this.constantPrefix}${this.constantNodes.size}`;
