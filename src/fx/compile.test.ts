@@ -341,3 +341,38 @@ test('a leaf that reads data runs eagerly between two compiled segments, reporte
     message: /cannot export node 'gate'.*reads tensor data/,
   });
 });
+
+/** A user's leaf with parameters of its own. */
+class ConvLeaf extends Module<[Tensor], Tensor> {
+  conv = new Conv2d(3, 4, 3, { padding: 1 });
+  forward(x: Tensor): Tensor {
+    return F.relu(this.conv.call(x)).add(x.mean());
+  }
+}
+
+class WithLeaf extends Module<[Tensor], Tensor> {
+  block = new ConvLeaf();
+  forward(x: Tensor): Tensor {
+    return this.block.call(x).mul(2);
+  }
+}
+
+test('a leaf module is exported as an ONNX local function named by its path, which ONNX Runtime runs', async () => {
+  const extractor = createFeatureExtractor(new WithLeaf().eval(), {
+    returnNodes: { block: 'block', mul: 'out' },
+    tracerOptions: { leafModules: [ConvLeaf] },
+  });
+  const bytes = exportOnnx(extractor, { inputShape: [1, 3, 8, 8], dynamicSize: true });
+  const text = Buffer.from(bytes);
+  assert.ok(text.includes('featurefx.local'), 'the local functions domain is imported');
+  assert.ok(text.includes('block/Conv'), 'nodes inside the function keep the featurefx names');
+  assert.ok(text.includes('block.conv.weight'), "the leaf's parameters stay initializers named by path");
+  const session = await ort.InferenceSession.create(bytes);
+  const x = randn([2, 3, 10, 12]);
+  const result = await session.run({ x: new ort.Tensor('float32', x.data as Float32Array, [...x.shape]) });
+  const eager = extractor.call(x) as Record<string, Tensor>;
+  for (const key of ['block', 'out']) {
+    const r = result[key]!;
+    assertParity({ [key]: eager[key]! }, { [key]: new Tensor('float32', r.dims, r.data as Float32Array) });
+  }
+});

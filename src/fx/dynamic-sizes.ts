@@ -17,7 +17,7 @@ function attributeJson(_key: string, value: unknown): unknown {
 }
 
 /**
- * A digest of what a graph computes: its nodes, the names, types and sizes of its initializers and
+ * A digest of what a graph computes: its nodes and local functions, the names, types and sizes of its initializers and
  * the bytes of its constants (the model's parameters are the same tensors whatever the input
  * shape, so their bytes are not read), and its inputs' names and types. Declared input and output
  * sizes are left out: they are declarations, not computation.
@@ -25,6 +25,7 @@ function attributeJson(_key: string, value: unknown): unknown {
 export function graphKey(graph: OnnxGraph): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(graph.nodes, attributeJson));
+  hash.update(JSON.stringify(graph.functions ?? [], attributeJson));
   for (const init of graph.initializers) {
     hash.update(`${init.name}:${init.type}[${init.dims.join(',')}]`);
     // Constants made while lowering have internal names; their values can depend on sizes.
@@ -42,6 +43,10 @@ export function firstDifference(a: OnnxGraph, b: OnnxGraph): OnnxNode | undefine
   const json = (n: OnnxNode | undefined): string => JSON.stringify(n, attributeJson);
   const differs = a.nodes.findIndex((n, i) => json(n) !== json(b.nodes[i]));
   if (differs >= 0) return a.nodes[differs];
+  // A function whose body differs: the node calling it.
+  const bodies = new Map((b.functions ?? []).map((f) => [f.name, JSON.stringify(f, attributeJson)]));
+  const changedFunction = (a.functions ?? []).find((f) => JSON.stringify(f, attributeJson) !== bodies.get(f.name));
+  if (changedFunction !== undefined) return a.nodes.find((n) => n.opType === changedFunction.name);
   const constants = new Map(b.initializers.map((i) => [i.name, Buffer.from(i.raw)]));
   const changed = a.initializers.find((i) => !Buffer.from(i.raw).equals(constants.get(i.name) ?? Buffer.alloc(0)));
   return changed === undefined ? undefined : a.nodes.find((n) => n.inputs.includes(changed.name));

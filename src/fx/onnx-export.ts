@@ -6,6 +6,7 @@
  * nodes are named after the featurefx node (`layer3/Conv`); outputs after the user's keys.
  */
 import { writeFileSync } from 'node:fs';
+import { isBuiltinLayer } from '../nn/leaf.js';
 import { Module } from '../nn/module.js';
 import type { AnyOp } from '../ops/op.js';
 import { GraphBuilder, type Value, isValue } from '../ops/lowering.js';
@@ -156,29 +157,58 @@ class OnnxLowering extends Interpreter {
   }
 
   /**
-   * Code recorded as one node (a wrapped function, a leaf module's forward) runs on stand-ins:
-   * its ops are lowered under the node's name, and the tensors of `owner` it reads are the
-   * model's parameters and buffers, named by their paths under `prefix`.
+   * A hook that lowers code run on stand-ins: the tensors of `owner` it reads are the model's
+   * parameters and buffers, named by their paths under `prefix`; other tensors become constants.
    */
-  private lowerCode(fn: (...args: never[]) => unknown, args: unknown[], owner?: Module, prefix = ''): unknown {
+  private hookFor(owner?: Module, prefix = ''): LoweringHook {
     const paths = new Map<Tensor, string>();
     if (owner !== undefined) {
       for (const [name, t] of [...owner.namedParameters(), ...owner.namedBuffers()]) {
         paths.set(t, prefix === '' ? name : `${prefix}.${name}`);
       }
     }
-    const hook = new LoweringHook(this.ctx.builder, {
+    return new LoweringHook(this.ctx.builder, {
       tape: this.ctx.tape,
       tensorValue: (t) => {
         const path = paths.get(t);
         return path === undefined ? undefined : this.initializer(t, path);
       },
     });
-    return hook.run(fn, args);
+  }
+
+  /**
+   * Code recorded as one node (a wrapped function, a leaf module's forward) runs on stand-ins, its
+   * ops lowered under the node's name. Unless gradients are wanted (the tape must see every op in
+   * the main graph), it becomes a local function named by the node's path, so that the model
+   * keeps the hierarchy: Netron shows `leaf_module` as one box.
+   */
+  private lowerCode(fn: (...args: never[]) => unknown, args: unknown[], hook: LoweringHook): unknown {
+    if (this.ctx.tape !== undefined) return hook.run(fn, args);
+    const builder = this.ctx.builder;
+    builder.beginFunction();
+    let result: unknown;
+    try {
+      result = hook.run(fn, args);
+    } catch (e) {
+      builder.abandonFunction();
+      throw e;
+    }
+    const values: Value[] = [];
+    mapValues(result, (v) => values.push(v));
+    const called = builder.endFunction(
+      builder.scope,
+      values.map((v) => v.name),
+    );
+    return mapValues(result, (v): Value => ({
+      kind: 'value',
+      name: called.get(v.name)!,
+      dtype: v.dtype,
+      shape: v.shape,
+    }));
   }
 
   override callFunction(target: Target, args: unknown[]): unknown {
-    if (typeof target === 'function') return this.lowerCode(target as (...a: never[]) => unknown, args);
+    if (typeof target === 'function') return this.lowerCode(target as (...a: never[]) => unknown, args, this.hookFor());
     return this.callOp(getOp(target), args);
   }
 
@@ -186,11 +216,26 @@ class OnnxLowering extends Interpreter {
     return this.callOp(getOp(target), args);
   }
 
-  /** A leaf module's forward is lowered where it is called, its nodes named by its path. */
+  /**
+   * A leaf module's forward is lowered where it is called, its nodes named by its path; a layer
+   * of featurefx's own (one op, a convolution) is written inline, the others as local functions.
+   */
   override callModule(path: string, args: unknown[]): unknown {
     const m = resolvePath(this.module, path) as Module;
-    return this.lowerCode((...x: never[]) => m.call(...(x as unknown[])), args, m, path);
+    const forward = (...x: never[]): unknown => m.call(...(x as unknown[]));
+    const hook = this.hookFor(m, path);
+    return isBuiltinLayer(m) ? hook.run(forward, args) : this.lowerCode(forward, args, hook);
   }
+}
+
+/** `x` with every ONNX value in it (also inside arrays and plain objects) replaced by `f`'s result. */
+function mapValues(x: unknown, f: (v: Value) => unknown): unknown {
+  if (isValue(x)) return f(x);
+  if (Array.isArray(x)) return x.map((item) => mapValues(item, f));
+  if (typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
+    return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, mapValues(v, f)]));
+  }
+  return x;
 }
 
 /** A graph lowered to ONNX, its outputs named by the module's result's keys. */

@@ -9,7 +9,6 @@
  * when the graphs written for them are identical (see `graphKey`), so that specialisation is never
  * wrong, only less shared.
  */
-import { AutogradError } from '../errors.js';
 import { ExportError } from './export-error.js';
 import { type GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import type { AnyOp } from '../ops/op.js';
@@ -45,7 +44,8 @@ Object.defineProperty(SymbolicTensor.prototype, TRACED, { value: true });
 export function symbolic(v: Value): SymbolicTensor {
   if (v instanceof SymbolicTensor) return v;
   if (!v.shape.every((d): d is number => typeof d === 'number')) {
-    throw new AutogradError(`[stand-ins] value '${v.name}' has no fixed shape [${v.shape.join(', ')}]`);
+    // Lowering gives every value its concrete sizes; only a session's declared inputs are symbolic.
+    throw new Error(`[stand-ins] value '${v.name}' has no concrete shape [${v.shape.join(', ')}]`);
   }
   return new SymbolicTensor(v.name, v.dtype, v.shape);
 }

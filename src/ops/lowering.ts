@@ -4,7 +4,9 @@
  * shared by eager kernels (a one-op graph) and export (a whole traced graph).
  */
 import {
+  LOCAL_DOMAIN,
   type AttributeValue,
+  type OnnxFunction,
   type OnnxDim,
   type OnnxGraph,
   type OnnxInitializer,
@@ -76,6 +78,9 @@ export class GraphBuilder implements LoweringContext {
   readonly nodes: OnnxNode[] = [];
   readonly initializers: OnnxInitializer[] = [];
   readonly inputs: OnnxValueInfo[] = [];
+  readonly functions: OnnxFunction[] = [];
+  /** Bodies of local functions being written, innermost last: emitted nodes go to the innermost. */
+  private readonly bodies: OnnxNode[][] = [];
   private counter = 0;
   private readonly usedNodeNames = new Map<string, number>();
   /** Name given to the nodes emitted next (export sets it to the featurefx node name). */
@@ -121,7 +126,7 @@ export class GraphBuilder implements LoweringContext {
       outputs: outNames,
     };
     if (attributes !== undefined) node.attributes = attributes;
-    this.nodes.push(node);
+    (this.bodies.at(-1) ?? this.nodes).push(node);
     return outNames;
   }
 
@@ -130,9 +135,54 @@ export class GraphBuilder implements LoweringContext {
     return this.addConstant(dtype, shape, encodeConstant(list, dtype));
   }
 
-  /** A constant tensor from its bytes, under a fresh name. */
+  /** A constant tensor from its bytes, under a fresh name; a Constant node inside a function. */
   addConstant(dtype: DType, dims: Shape, raw: Uint8Array): string {
+    if (this.bodies.length > 0) {
+      return this.emit('Constant', [], { value: { tensor: { name: 'value', type: dtype, dims: [...dims], raw } } });
+    }
     return this.addInitializer(this.freshName('const'), dtype, dims, raw);
+  }
+
+  /** Starts a local function's body: nodes emitted from now on go into it (see `endFunction`). */
+  beginFunction(): void {
+    this.bodies.push([]);
+  }
+
+  /** Drops the body being written (its code failed to lower). */
+  abandonFunction(): void {
+    this.bodies.pop();
+  }
+
+  /**
+   * Ends the body being written as a local function called `name` (made unique), whose inputs are
+   * the outer values its nodes read and whose outputs are `results`, and calls it from the
+   * enclosing graph. Returns the call's output name for each result name.
+   */
+  endFunction(name: string, results: readonly string[]): Map<string, string> {
+    const body = this.bodies.pop()!;
+    const outer = this.bodies.at(-1) ?? this.nodes;
+    const unique = [...new Set(results)];
+    if (unique.length === 0) {
+      // Code run for its effect only (a check): nothing to call, and nothing for ONNX to keep.
+      outer.push(...body);
+      return new Map();
+    }
+    const produced = new Set(body.flatMap((n) => n.outputs));
+    // A result the body did not compute (an input returned as it is) leaves through an Identity.
+    const inner = new Map(unique.map((r) => [r, produced.has(r) ? r : this.passThrough(body, r)]));
+    const inputs = [...new Set(body.flatMap((n) => n.inputs))].filter((i) => i !== '' && !produced.has(i));
+    let functionName = name;
+    for (let k = 1; this.functions.some((f) => f.name === functionName); k++) functionName = `${name}_${k}`;
+    this.functions.push({ name: functionName, inputs, outputs: [...inner.values()], nodes: body });
+    const outputs = unique.map(() => this.freshName('call'));
+    outer.push({ opType: functionName, domain: LOCAL_DOMAIN, name: functionName, inputs, outputs });
+    return new Map(unique.map((r, i) => [r, outputs[i]!]));
+  }
+
+  private passThrough(body: OnnxNode[], value: string): string {
+    const out = this.freshName('identity');
+    body.push({ opType: 'Identity', name: this.nodeName('Identity'), inputs: [value], outputs: [out] });
+    return out;
   }
 
   int64s(values: readonly (number | Value)[]): string {
@@ -174,6 +224,14 @@ export class GraphBuilder implements LoweringContext {
       if (o.shape !== undefined) info.shape = [...o.shape];
       return info;
     });
-    return { name, nodes: this.nodes, inputs: this.inputs, outputs: outputInfos, initializers: this.initializers };
+    const graph: OnnxGraph = {
+      name,
+      nodes: this.nodes,
+      inputs: this.inputs,
+      outputs: outputInfos,
+      initializers: this.initializers,
+    };
+    if (this.functions.length > 0) graph.functions = this.functions;
+    return graph;
   }
 }

@@ -31,7 +31,20 @@ export interface OnnxNode {
   inputs: string[];
   outputs: string[];
   name?: string;
+  /** The operator set: '' (ONNX's own, the default) or LOCAL_DOMAIN for a call of a local function. */
+  domain?: string;
   attributes?: Record<string, AttributeValue>;
+}
+
+/** The domain of the model's local functions (one per leaf module or wrapped function call). */
+export const LOCAL_DOMAIN = 'featurefx.local';
+
+/** A model-local function (ONNX FunctionProto): nodes with named inputs and outputs, called by name. */
+export interface OnnxFunction {
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  nodes: OnnxNode[];
 }
 
 /** A dimension: a fixed size, or a symbolic name such as 'batch'. */
@@ -58,6 +71,8 @@ export interface OnnxGraph {
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
   initializers: OnnxInitializer[];
+  /** Local functions the nodes call (domain LOCAL_DOMAIN). */
+  functions?: OnnxFunction[];
 }
 
 // Attribute types from onnx.proto's AttributeProto.AttributeType.
@@ -116,6 +131,7 @@ function writeNode(w: ProtobufWriter, node: OnnxNode): void {
   for (const output of node.outputs) w.string(2, output);
   if (node.name !== undefined) w.string(3, node.name);
   w.string(4, node.opType);
+  if (node.domain !== undefined && node.domain !== '') w.string(7, node.domain);
   for (const [name, value] of Object.entries(node.attributes ?? {})) {
     w.message(5, (a) => writeAttribute(a, name, value));
   }
@@ -135,5 +151,17 @@ export function encodeModel(graph: OnnxGraph, producerVersion = '0.1.0'): Uint8A
     for (const output of graph.outputs) g.message(12, (v) => writeValueInfo(v, output));
   });
   w.message(8, (o) => o.string(1, '').int(2, OPSET_VERSION));
+  const functions = graph.functions ?? [];
+  if (functions.length > 0) w.message(8, (o) => o.string(1, LOCAL_DOMAIN).int(2, 1));
+  for (const f of functions) {
+    w.message(25, (fp) => {
+      fp.string(1, f.name);
+      for (const input of f.inputs) fp.string(4, input);
+      for (const output of f.outputs) fp.string(5, output);
+      for (const node of f.nodes) fp.message(7, (n) => writeNode(n, node));
+      fp.message(9, (o) => o.string(1, '').int(2, OPSET_VERSION));
+      fp.string(10, LOCAL_DOMAIN);
+    });
+  }
   return w.finish();
 }
