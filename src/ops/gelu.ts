@@ -53,10 +53,11 @@ export const gelu = defineOp({
       const sum = ctx.emit('Add', [x, ctx.emit('Mul', [cube, c(0.044715)])]);
       inner = ctx.emit('Tanh', [ctx.emit('Mul', [sum, c(Math.sqrt(2 / Math.PI))])]);
     } else {
-      inner = ctx.emit('Erf', [ctx.emit('Mul', [x, c(Math.SQRT1_2)])]);
+      inner = ctx.emit('Erf', [ctx.emit('Div', [x, c(Math.SQRT2)])]);
     }
-    // 0.5 * x * (1 + inner)
-    return ctx.emit('Mul', [ctx.emit('Mul', [x, c(0.5)]), ctx.emit('Add', [inner, c(1)])]);
+    // (x * (1 + inner)) * 0.5: the order torch.onnx writes, which ONNX Runtime fuses into one Gelu
+    // kernel (BiasGelu after a linear layer); x * 0.5 first is not recognised.
+    return ctx.emit('Mul', [ctx.emit('Mul', [x, ctx.emit('Add', [inner, c(1)])]), c(0.5)]);
   },
   backward: ({ grad, args: [x, options = {}] }): ArgumentGradients => [
     mul(grad, options.approximate === 'tanh' ? tanhSlope(x) : exactSlope(x)),
