@@ -13,6 +13,7 @@ import { ExportError } from './export-error.js';
 import { type GraphBuilder, type Value, isValue } from '../ops/lowering.js';
 import type { AnyOp } from '../ops/op.js';
 import { TRACED, type TracingHook, withTracingHook } from '../ops/tracing-hook.js';
+import { normalizeDim } from '../tensor/shape.js';
 import { Tensor, type TensorMeta } from '../tensor/tensor.js';
 import type { TapeEntry } from './autodiff.js';
 
@@ -24,11 +25,24 @@ export class SymbolicTensor {
   readonly kind = 'value';
   declare readonly [TRACED]: true;
 
+  /**
+   * @param hint For a size computed in the graph (`F.size(x, 1)` and arithmetic on it): its value
+   * for the shapes being lowered, which shape rules use while the graph computes it.
+   */
   constructor(
     readonly name: string,
     readonly dtype: Tensor['dtype'],
     readonly shape: readonly number[],
+    readonly hint?: number,
   ) {}
+
+  /** Arithmetic in JavaScript would give NaN: a size computed in the graph needs ops (`F.add`, ...). */
+  [Symbol.toPrimitive](): never {
+    throw new ExportError(
+      `the graph value '${this.name}' was used as a JS number; in code lowered to ONNX, compute with sizes from ` +
+        'F.size(x, dim) through ops (F.add, F.sub, F.mul, F.floordiv), or read x.shape for fixed numbers',
+    );
+  }
 
   /** Code that reads data (`.item()`, `.data`, `.toArray()`) cannot be lowered: it needs values. */
   get data(): never {
@@ -59,6 +73,13 @@ export function mapTensors(x: unknown, f: (v: Value) => unknown): unknown {
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
 }
+
+const isHinted = (a: unknown): boolean =>
+  (a instanceof SymbolicTensor && a.hint !== undefined) || (Array.isArray(a) && a.some(isHinted));
+
+/** An argument with graph sizes replaced by their values for the shapes being lowered. */
+const withHints = (a: unknown): unknown =>
+  a instanceof SymbolicTensor && a.hint !== undefined ? a.hint : Array.isArray(a) ? a.map(withHints) : a;
 
 /** `x` with every ONNX value (also inside arrays and plain objects) replaced by a stand-in. */
 function standIn(x: unknown): unknown {
@@ -98,11 +119,25 @@ export class LoweringHook implements TracingHook {
     const toValue = (a: unknown): unknown =>
       a instanceof SymbolicTensor ? a : a instanceof Tensor ? this.constant(a) : Array.isArray(a) ? a.map(toValue) : a;
     const args = rawArgs.map(toValue);
-    if (op.direct !== undefined) {
+    const x = args[0];
+    // `F.size(x, dim)` stays a graph value (with its value for these shapes as a hint), so that
+    // code computing with it writes a graph for every size; `x.shape` gives plain numbers.
+    if (op.name === 'size' && x instanceof SymbolicTensor && typeof args[1] === 'number') {
+      const hint = x.shape[normalizeDim(args[1], x.shape.length, 'size')]!;
+      return new SymbolicTensor(op.lower(this.builder, ...args) as string, 'int64', [], hint);
+    }
+    const hinted = args.some(isHinted);
+    if (!hinted && op.direct !== undefined) {
       const picked = op.direct(...args);
       if (picked !== undefined) return picked;
     }
-    const metas = args.map((a) => mapTensors(a, (v): TensorMeta => ({ dtype: v.dtype, shape: v.shape as number[] })));
+    // Size arithmetic on graph sizes: lowered, and computed on the hints for the shape rules.
+    const hints = args.map(withHints);
+    if (hinted && op.scalar !== undefined && hints.every((h) => typeof h === 'number')) {
+      const hint = op.scalar(...(hints as number[]));
+      return new SymbolicTensor(op.lower(this.builder, ...args) as string, 'int64', [], hint);
+    }
+    const metas = hints.map((a) => mapTensors(a, (v): TensorMeta => ({ dtype: v.dtype, shape: v.shape as number[] })));
     const inferred = op.infer(...metas) as TensorMeta | TensorMeta[];
     const out = op.lower(this.builder, ...args);
     const names = Array.isArray(out) ? out : [out];

@@ -13,6 +13,11 @@ import { Linear } from '../nn/layers/linear.js';
 import { normal } from '../nn/init.js';
 import { Module } from '../nn/module.js';
 import { add } from '../ops/add.js';
+import { arange } from '../ops/arange.js';
+import { floordiv } from '../ops/floordiv.js';
+import { ge } from '../ops/ge.js';
+import { size } from '../ops/size.js';
+import { to } from '../ops/to.js';
 import { cat } from '../ops/cat.js';
 import { clamp } from '../ops/clamp.js';
 import { div } from '../ops/div.js';
@@ -57,35 +62,43 @@ export interface ShiftedWindowAttentionOptions {
 }
 
 /**
- * For each position along one axis of a padded map of `size`, the region of the shifted layout it
- * belongs to, as torchvision's mask assigns the slices (0, -window), (-window, -shift), (-shift, None)
- * in turn, the last assignment winning.
+ * Sizes that are plain numbers when run and graph values when lowered to ONNX (`F.size`), so that
+ * one compiled graph serves every input size: arithmetic on them goes through ops.
  */
-function regionIds(size: number, window: number, shift: number): number[] {
-  const at = (i: number): number => (i < 0 ? Math.max(size + i, 0) : Math.min(i, size));
-  const ids = Array<number>(size).fill(0);
-  const bounds: [number, number | null][] = [
-    [0, -window],
-    [-window, -shift],
-    [-shift, null],
-  ];
-  // Python's -0 is 0: a zero shift makes the last slice the whole axis.
-  bounds.forEach(([start, stop], region) => {
-    for (let i = at(start); i < (stop === null ? size : at(stop)); i++) ids[i] = region;
-  });
-  return ids;
+type Size = number;
+
+/** a mod m, for a size a and a fixed m. */
+const mod = (a: Size, m: number): Size => sub(a, mul(floordiv(a, m), m)) as unknown as Size;
+
+/**
+ * For each position along one axis of a padded map of `size`, the region of the shifted layout it
+ * belongs to, as torchvision's mask assigns the slices (0, -window), (-window, -shift),
+ * (-shift, None): 0, 1, 2 from the start. A zero shift gives one region (torchvision's last slice
+ * is then the whole axis).
+ */
+function regionIds(size: Size, window: number, shift: Size, shifting: Size): Tensor {
+  const positions = arange(size);
+  const from = (start: Size): Tensor => to(ge(positions, sub(size, start) as unknown as number), 'float32');
+  return mul(add(from(window), from(shift)), shifting);
 }
 
 /**
  * -100 between tokens of one window that come from different regions of the unshifted map, 0
- * elsewhere: [windows, N, N]. Built from two small constants of region ids, one per axis.
+ * elsewhere: [windows, N, N], built with ops from the padded sizes and the shifts.
  */
-function attentionMask(padH: number, padW: number, windowSize: readonly number[], shiftSize: number[]): Tensor {
+function attentionMask(
+  padH: Size,
+  padW: Size,
+  windowSize: readonly number[],
+  shifts: readonly Size[],
+  shifting: readonly Size[],
+): Tensor {
   const [wh, ww] = windowSize as [number, number];
-  const rows = tensor(regionIds(padH, wh, shiftSize[0]!).map((id) => [3 * id]));
-  const cols = tensor([regionIds(padW, ww, shiftSize[1]!)]);
-  let mask = add(rows, cols).view([padH / wh, wh, padW / ww, ww]);
-  mask = mask.permute([0, 2, 1, 3]).reshape([(padH / wh) * (padW / ww), wh * ww]);
+  const rows = mul(regionIds(padH, wh, shifts[0]!, shifting[0]!), 3).unsqueeze(1);
+  const cols = regionIds(padW, ww, shifts[1]!, shifting[1]!).unsqueeze(0);
+  const [gh, gw] = [floordiv(padH, wh) as unknown as Size, floordiv(padW, ww) as unknown as Size];
+  let mask = add(rows, cols).reshape([gh, wh, gw, ww]);
+  mask = mask.permute([0, 2, 1, 3]).reshape([mul(gh, gw) as unknown as Size, wh * ww]);
   mask = sub(mask.unsqueeze(1), mask.unsqueeze(2));
   return maskedFill(mask, ne(mask, 0), -100);
 }
@@ -110,23 +123,28 @@ export const shiftedWindowAttention = wrap(function shifted_window_attention(
   options: ShiftedWindowAttentionOptions,
 ): Tensor {
   const [wh, ww] = windowSize as [number, number];
-  const [, H, W, C] = input.shape as [number, number, number, number];
-  const padR = (ww - (W % ww)) % ww;
-  const padB = (wh - (H % wh)) % wh;
+  const C = input.shape[3]!;
+  const [H, W] = [size(input, 1), size(input, 2)];
+  const padR = mod(sub(ww, mod(W, ww)) as unknown as Size, ww);
+  const padB = mod(sub(wh, mod(H, wh)) as unknown as Size, wh);
   let x = pad(input, [0, 0, 0, padR, 0, padB]);
-  const [, padH, padW] = x.shape as [number, number, number];
+  const [padH, padW] = [add(H, padB) as unknown as Size, add(W, padR) as unknown as Size];
 
-  const shiftSize = [...options.shiftSize];
-  // A window as large as the map has nothing to shift.
-  if (wh >= padH) shiftSize[0] = 0;
-  if (ww >= padW) shiftSize[1] = 0;
-  const shifted = shiftSize[0]! + shiftSize[1]! > 0;
-  if (shifted) x = roll(x, [-shiftSize[0]!, -shiftSize[1]!], [1, 2]);
+  // A window as large as the map has nothing to shift: 1 - 1 // ((pad - 1) // window + 1) is 0
+  // when the padded size is one window, else 1.
+  const covers = (padded: Size, window: number): Size =>
+    sub(1, floordiv(1, add(floordiv(sub(padded, 1), window), 1))) as unknown as Size;
+  const shifted = options.shiftSize.some((s) => s > 0);
+  // Per axis, 1 where it shifts and 0 where not; the shifts themselves.
+  const shifting = [options.shiftSize[0]! > 0 ? covers(padH, wh) : 0, options.shiftSize[1]! > 0 ? covers(padW, ww) : 0];
+  const shifts = shifting.map((on, i) => mul(on, options.shiftSize[i]!)) as unknown as Size[];
+  if (shifted) x = roll(x, [sub(0, shifts[0]!), sub(0, shifts[1]!)] as unknown as number[], [1, 2]);
 
   // Partition windows: [B * windows, N, C] (-1 for the batch, which a compiled graph leaves open).
-  const numWindows = (padH / wh) * (padW / ww);
+  const [gh, gw] = [floordiv(padH, wh) as unknown as Size, floordiv(padW, ww) as unknown as Size];
+  const numWindows = mul(gh, gw) as unknown as Size;
   const N = wh * ww;
-  x = x.view([-1, padH / wh, wh, padW / ww, ww, C]);
+  x = x.view([-1, gh, wh, gw, ww, C]);
   x = x.permute([0, 1, 3, 2, 4, 5]).reshape([-1, N, C]);
 
   let qkvBias = options.qkvBias ?? null;
@@ -154,7 +172,7 @@ export const shiftedWindowAttention = wrap(function shifted_window_attention(
   attn = add(attn, relativePositionBias);
 
   if (shifted) {
-    const mask = attentionMask(padH, padW, windowSize, shiftSize);
+    const mask = attentionMask(padH, padW, windowSize, shifts, shifting);
     attn = attn.view([-1, numWindows, numHeads, N, N]);
     attn = add(attn, mask.unsqueeze(1).unsqueeze(0));
     attn = attn.view([-1, numHeads, N, N]);
@@ -167,11 +185,11 @@ export const shiftedWindowAttention = wrap(function shifted_window_attention(
   x = linear(v, projWeight, options.projBias ?? null);
   x = dropout(x, { p: options.dropout ?? 0 });
 
-  // Reverse the windows, the shift and the padding.
-  x = x.view([-1, padH / wh, padW / ww, wh, ww, C]);
+  // Reverse the windows, the shift and the padding (a negative pad crops).
+  x = x.view([-1, gh, gw, wh, ww, C]);
   x = x.permute([0, 1, 3, 2, 4, 5]).reshape([-1, padH, padW, C]);
-  if (shifted) x = roll(x, [shiftSize[0]!, shiftSize[1]!], [1, 2]);
-  return getitem(x, [slice(), slice(null, H), slice(null, W), slice()]).contiguous();
+  if (shifted) x = roll(x, shifts as unknown as number[], [1, 2]);
+  return pad(x, [0, 0, 0, sub(0, padR) as unknown as number, 0, sub(0, padB) as unknown as number]);
 });
 
 export interface ShiftedWindowAttentionLayerOptions {
@@ -256,15 +274,22 @@ export class ShiftedWindowAttention extends Module<[Tensor], Tensor> {
   /** Window attention with `relativePositionBias`; tensors read in torchvision's argument order (get_attr order). */
   protected attend(x: Tensor, relativePositionBias: Tensor): Tensor {
     const logitScale = this.logitScale();
-    return shiftedWindowAttention(x, this.qkv.weight, this.proj.weight, relativePositionBias, this.windowSize,
-      this.numHeads, {
+    return shiftedWindowAttention(
+      x,
+      this.qkv.weight,
+      this.proj.weight,
+      relativePositionBias,
+      this.windowSize,
+      this.numHeads,
+      {
         shiftSize: this.shiftSize,
         attentionDropout: this.attentionDropout,
         dropout: this.dropout,
         qkvBias: this.qkv.bias,
         projBias: this.proj.bias,
         ...(logitScale === undefined ? {} : { logitScale }),
-      });
+      },
+    );
   }
 }
 

@@ -17,8 +17,12 @@ import { Permute } from '../nn/vision-ops/permute.js';
 import { StochasticDepth } from '../nn/vision-ops/stochastic-depth.js';
 import { add } from '../ops/add.js';
 import { cat } from '../ops/cat.js';
+import { floordiv } from '../ops/floordiv.js';
 import { getitem, slice } from '../ops/getitem.js';
+import { mul } from '../ops/mul.js';
 import { pad } from '../ops/pad.js';
+import { size } from '../ops/size.js';
+import { sub } from '../ops/sub.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { initWeights, truncNormal } from './init-weights.js';
 import { type ModelOptions, registerModel } from './registry.js';
@@ -45,8 +49,10 @@ const layerNorm: NormLayer = (features) => new LayerNorm(features, { eps: 1e-5 }
  * [..., H/2, W/2, 4C]. Wrapped, as torchvision wraps it: one `_patch_merging_pad` node.
  */
 export const patchMergingPad = wrap(function _patch_merging_pad(x: Tensor): Tensor {
-  const [H, W] = x.shape.slice(-3, -1) as [number, number];
-  x = pad(x, [0, 0, 0, W % 2, 0, H % 2]);
+  // Sizes through ops (graph values when lowered), so that one compiled graph serves every size.
+  const rank = x.shape.length;
+  const odd = (dim: number): number => sub(size(x, dim), mul(floordiv(size(x, dim), 2), 2)) as unknown as number;
+  x = pad(x, [0, 0, 0, odd(rank - 2), 0, odd(rank - 3)]);
   const at = (h: number, w: number): Tensor => getitem(x, ['...', slice(h, null, 2), slice(w, null, 2), slice()]);
   return cat([at(0, 0), at(1, 0), at(0, 1), at(1, 1)], -1);
 });
@@ -246,18 +252,42 @@ export class SwinTransformer extends Module<[Tensor], Tensor> {
 
 const SWINS: [name: string, config: SwinConfig, sdProb: number, resizeSize: number][] = [
   // crop 224 (V1) or 256 (V2), bicubic
-  ['swin_t', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
-    0.2, 232],
-  ['swin_s', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
-    0.3, 246],
-  ['swin_b', { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [7, 7] },
-    0.5, 238],
-  ['swin_v2_t', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
-    0.2, 260],
-  ['swin_v2_s', { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
-    0.3, 260],
-  ['swin_v2_b', { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [8, 8] },
-    0.5, 272],
+  [
+    'swin_t',
+    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
+    0.2,
+    232,
+  ],
+  [
+    'swin_s',
+    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
+    0.3,
+    246,
+  ],
+  [
+    'swin_b',
+    { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [7, 7] },
+    0.5,
+    238,
+  ],
+  [
+    'swin_v2_t',
+    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
+    0.2,
+    260,
+  ],
+  [
+    'swin_v2_s',
+    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
+    0.3,
+    260,
+  ],
+  [
+    'swin_v2_b',
+    { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [8, 8] },
+    0.5,
+    272,
+  ],
 ];
 
 for (const [name, config, stochasticDepthProb, resizeSize] of SWINS) {

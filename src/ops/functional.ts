@@ -10,6 +10,7 @@ export { adaptiveAvgPool2d, adaptiveMaxPool2d, type AdaptiveSize } from './adapt
 export { adaptiveMaxPool2dWithIndices } from './adaptive-max-pool2d-with-indices.js';
 export { add } from './add.js';
 export { amax } from './amax.js';
+export { arange } from './arange.js';
 export { argmax } from './argmax.js';
 export { avgPool2d, type AvgPool2dOptions } from './avg-pool2d.js';
 export { batchNorm, batchNormStats, type BatchNormOptions } from './batch-norm.js';

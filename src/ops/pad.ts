@@ -4,6 +4,7 @@ import { add } from './add.js';
 import { getitem, slice } from './getitem.js';
 import { alongAxis } from './helpers/axis-index.js';
 import { expectTensor } from './helpers/checks.js';
+import type { Value } from './lowering.js';
 import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
 import { sum } from './sum.js';
@@ -15,13 +16,16 @@ export interface PadOptions {
 
 const ONNX_MODES = { constant: 'constant', reflect: 'reflect', replicate: 'edge' } as const;
 
-/** ONNX pads ([begins..., ends...] over all dims) from PyTorch's last-dim-first pairs. */
-function onnxPads(rank: number, pad: readonly number[]): number[] {
+/**
+ * ONNX pads ([begins..., ends...] over all dims) from PyTorch's last-dim-first pairs. Amounts may
+ * be graph values when lowered (sizes computed in the graph), which are only moved here.
+ */
+function onnxPads<T extends number | Value>(rank: number, pad: readonly T[]): (T | number)[] {
   if (pad.length % 2 !== 0 || pad.length / 2 > rank) {
     throw new RangeError(`[pad] pad must have an even length of at most ${2 * rank}, got ${pad.length}`);
   }
-  const begins = Array<number>(rank).fill(0);
-  const ends = Array<number>(rank).fill(0);
+  const begins = Array<T | number>(rank).fill(0);
+  const ends = Array<T | number>(rank).fill(0);
   for (let i = 0; i < pad.length / 2; i++) {
     begins[rank - 1 - i] = pad[2 * i]!;
     ends[rank - 1 - i] = pad[2 * i + 1]!;
@@ -80,7 +84,7 @@ export const pad = defineOp({
     if (!(mode in ONNX_MODES))
       throw new RangeError(`[pad] mode must be constant, reflect or replicate, got ${String(mode)}`);
     const rank = x.shape.length;
-    return { dtype: x.dtype, shape: x.shape.map((d, i) => d + pads[i]! + pads[rank + i]!) };
+    return { dtype: x.dtype, shape: x.shape.map((d, i) => d + (pads[i] as number) + (pads[rank + i] as number)) };
   },
   lower: (ctx, x, padding, options = {}) => {
     const mode = ONNX_MODES[options.mode ?? 'constant'];

@@ -1,6 +1,7 @@
 import { normalizeDim } from '../tensor/shape.js';
 import type { TensorMeta } from '../tensor/tensor.js';
 import { expectTensor } from './helpers/checks.js';
+import { isValue } from './lowering.js';
 import type { ArgumentGradients } from './op.js';
 import { defineOp } from './registry.js';
 
@@ -28,10 +29,21 @@ export const roll = defineOp({
   lower: (ctx, x, shifts, dims) => {
     let out = x.name;
     for (const [shift, axis] of pairs(x, shifts, dims)) {
+      const axes = ctx.int64s([axis]);
+      if (isValue(shift)) {
+        // A shift computed in the graph (a size): k = shift mod size, then x[-k:] and x[:-k].
+        // For k = 0 the first slice is all of x and the second empty, so x comes out as it was.
+        const size = ctx.emit('Gather', [ctx.emit('Shape', [out]), ctx.constant(axis, 'int64')], { axis: 0 });
+        const k = ctx.emit('Mod', [ctx.cast(shift, 'int64'), size]);
+        const minusK = ctx.emit('Unsqueeze', [ctx.emit('Neg', [k]), ctx.int64s([0])]);
+        const tail = ctx.emit('Slice', [out, minusK, ctx.int64s([Number.MAX_SAFE_INTEGER]), axes]);
+        const head = ctx.emit('Slice', [out, ctx.int64s([0]), minusK, axes]);
+        out = ctx.emit('Concat', [tail, head], { axis });
+        continue;
+      }
       const size = ctx.staticDim(x, axis, 'roll');
       const k = ((shift % size) + size) % size;
       if (k === 0) continue;
-      const axes = ctx.int64s([axis]);
       const tail = ctx.emit('Slice', [out, ctx.int64s([size - k]), ctx.int64s([size]), axes]);
       const head = ctx.emit('Slice', [out, ctx.int64s([0]), ctx.int64s([size - k]), axes]);
       out = ctx.emit('Concat', [tail, head], { axis });
