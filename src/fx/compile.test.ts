@@ -109,6 +109,28 @@ class AdaptiveNet extends Module<[Tensor], Tensor> {
   }
 }
 
+/** A leaf whose JavaScript computes with a size: lowered, the size is a constant of the graph. */
+class ScaleBySize extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return x.mul(x.shape[2]!);
+  }
+}
+
+class ScaledNet extends Module<[Tensor], Tensor> {
+  conv = new Conv2d(3, 4, 3, { padding: 1 });
+  scale = new ScaleBySize();
+  forward(x: Tensor): Tensor {
+    return this.scale.call(this.conv.call(x));
+  }
+}
+
+/** An extractor whose graph differs for every input size (and not for the batch size). */
+const sizeSpecific = (): GraphModule =>
+  createFeatureExtractor(new ScaledNet().eval(), {
+    returnNodes: ['conv', 'scale'],
+    tracerOptions: { leafModules: [ScaleBySize] },
+  });
+
 test('one compiled session serves every batch and spatial size whose graph is the same', () => {
   const extractor = createFeatureExtractor(resnet18().eval(), { returnNodes: ['layer2', 'fc'] });
   const compiled = compile(extractor);
@@ -122,7 +144,7 @@ test('one compiled session serves every batch and spatial size whose graph is th
     assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
   }
   assert.equal(compiled.sessionCount, 1);
-  // Adaptive pooling to 3×3 computes with the input size: one session per size, batch shared.
+  // Adaptive pooling's windows are computed in the graph from the input size: one session too.
   const net = new AdaptiveNet().eval();
   const adaptive = compile(net);
   for (const shape of [
@@ -133,7 +155,19 @@ test('one compiled session serves every batch and spatial size whose graph is th
     const x = randn(shape);
     assertParity({ y: net.call(x) }, { y: adaptive.call(x) as Tensor });
   }
-  assert.equal(adaptive.sessionCount, 2);
+  assert.equal(adaptive.sessionCount, 1);
+  // JavaScript in a leaf that computes with a size: one session per size, batch shared.
+  const extractor2 = sizeSpecific();
+  const perSize = compile(extractor2);
+  for (const shape of [
+    [1, 3, 8, 8],
+    [5, 3, 8, 8],
+    [1, 3, 10, 10],
+  ]) {
+    const x = randn(shape);
+    assertParity(extractor2.call(x) as Record<string, Tensor>, perSize.call(x) as Record<string, Tensor>);
+  }
+  assert.equal(perSize.sessionCount, 2);
 });
 
 /** Compiled and eager results have the same structure (tensor, list, or object with its keys in order) and values. */
@@ -202,8 +236,7 @@ test('compiled modules return what eager ones do, whatever the output keys are c
 
 test('compile keeps at most maxSessions sessions, disposing the least recently used, and stays correct', (t) => {
   const disposed = t.mock.method(NativeSession.prototype, 'dispose');
-  // Adaptive pooling to 3×3 makes each input size a graph of its own.
-  const extractor = createFeatureExtractor(new AdaptiveNet().eval(), { returnNodes: ['conv', 'adaptive_avg_pool2d'] });
+  const extractor = sizeSpecific();
   const compiled = compile(extractor, { maxSessions: 2 });
   const check = (size: number): void => {
     const x = randn([1, 3, size, size]);
