@@ -131,43 +131,38 @@ const sizeSpecific = (): GraphModule =>
     tracerOptions: { leafModules: [ScaleBySize] },
   });
 
+/** Compiles `module`, checks it against eager on each shape, and says how many sessions it built. */
+function sessionsFor(module: Module<[Tensor], unknown>, shapes: readonly number[][]): number {
+  const compiled = compile(module);
+  for (const shape of shapes) {
+    const x = randn(shape);
+    const eager = module.call(x);
+    const out = compiled.call(x);
+    const asRecord = (v: unknown): Record<string, Tensor> =>
+      v instanceof Tensor ? { y: v } : (v as Record<string, Tensor>);
+    assertParity(asRecord(eager), asRecord(out));
+  }
+  return compiled.sessionCount;
+}
+
 test('one compiled session serves every batch and spatial size whose graph is the same', () => {
   const extractor = createFeatureExtractor(resnet18().eval(), { returnNodes: ['layer2', 'fc'] });
-  const compiled = compile(extractor);
-  for (const shape of [
+  const shapes = [
     [1, 3, 64, 64],
     [4, 3, 64, 64],
     [1, 3, 96, 128],
     [2, 3, 160, 96],
-  ]) {
-    const x = randn(shape);
-    assertParity(extractor.call(x) as Record<string, Tensor>, compiled.call(x) as Record<string, Tensor>);
-  }
-  assert.equal(compiled.sessionCount, 1);
+  ];
+  assert.equal(sessionsFor(extractor, shapes), 1);
+  const small = [
+    [1, 3, 8, 8],
+    [5, 3, 8, 8],
+    [1, 3, 10, 10],
+  ];
   // Adaptive pooling's windows are computed in the graph from the input size: one session too.
-  const net = new AdaptiveNet().eval();
-  const adaptive = compile(net);
-  for (const shape of [
-    [1, 3, 8, 8],
-    [5, 3, 8, 8],
-    [1, 3, 10, 10],
-  ]) {
-    const x = randn(shape);
-    assertParity({ y: net.call(x) }, { y: adaptive.call(x) as Tensor });
-  }
-  assert.equal(adaptive.sessionCount, 1);
+  assert.equal(sessionsFor(new AdaptiveNet().eval(), small), 1);
   // JavaScript in a leaf that computes with a size: one session per size, batch shared.
-  const extractor2 = sizeSpecific();
-  const perSize = compile(extractor2);
-  for (const shape of [
-    [1, 3, 8, 8],
-    [5, 3, 8, 8],
-    [1, 3, 10, 10],
-  ]) {
-    const x = randn(shape);
-    assertParity(extractor2.call(x) as Record<string, Tensor>, perSize.call(x) as Record<string, Tensor>);
-  }
-  assert.equal(perSize.sessionCount, 2);
+  assert.equal(sessionsFor(sizeSpecific(), small), 2);
 });
 
 /** Compiled and eager results have the same structure (tensor, list, or object with its keys in order) and values. */

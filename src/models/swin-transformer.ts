@@ -250,48 +250,34 @@ export class SwinTransformer extends Module<[Tensor], Tensor> {
   }
 }
 
-const SWINS: [name: string, config: SwinConfig, sdProb: number, resizeSize: number][] = [
-  // crop 224 (V1) or 256 (V2), bicubic
-  [
-    'swin_t',
-    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
-    0.2,
-    232,
-  ],
-  [
-    'swin_s',
-    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [7, 7] },
-    0.3,
-    246,
-  ],
-  [
-    'swin_b',
-    { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [7, 7] },
-    0.5,
-    238,
-  ],
-  [
-    'swin_v2_t',
-    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
-    0.2,
-    260,
-  ],
-  [
-    'swin_v2_s',
-    { patchSize: [4, 4], embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], windowSize: [8, 8] },
-    0.3,
-    260,
-  ],
-  [
-    'swin_v2_b',
-    { patchSize: [4, 4], embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], windowSize: [8, 8] },
-    0.5,
-    272,
-  ],
-];
+/** torchvision's three sizes, the same for V1 and V2 but for the window (7 and 8). */
+const SIZES = {
+  t: { embedDim: 96, depths: [2, 2, 6, 2], numHeads: [3, 6, 12, 24], stochasticDepthProb: 0.2 },
+  s: { embedDim: 96, depths: [2, 2, 18, 2], numHeads: [3, 6, 12, 24], stochasticDepthProb: 0.3 },
+  b: { embedDim: 128, depths: [2, 2, 18, 2], numHeads: [4, 8, 16, 32], stochasticDepthProb: 0.5 },
+} as const;
 
-for (const [name, config, stochasticDepthProb, resizeSize] of SWINS) {
+/** The resize of each model's published weights' transform (crop 224 for V1, 256 for V2; bicubic). */
+const RESIZE: Record<string, number> = {
+  swin_t: 232,
+  swin_s: 246,
+  swin_b: 238,
+  swin_v2_t: 260,
+  swin_v2_s: 260,
+  swin_v2_b: 272,
+};
+
+for (const [name, resizeSize] of Object.entries(RESIZE)) {
   const v2 = name.startsWith('swin_v2');
+  const { stochasticDepthProb, ...size } = SIZES[name.slice(-1) as keyof typeof SIZES];
+  const window = v2 ? 8 : 7;
+  const config: SwinConfig = {
+    patchSize: [4, 4],
+    embedDim: size.embedDim,
+    depths: [...size.depths],
+    numHeads: [...size.numHeads],
+    windowSize: [window, window],
+  };
   registerModel({
     name,
     // torchvision's builders fix stochastic_depth_prob (passing it again is an error there).
