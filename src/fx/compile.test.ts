@@ -404,3 +404,25 @@ test('a leaf module is exported as an ONNX local function named by its path, whi
     assertParity({ [key]: eager[key]! }, { [key]: new Tensor('float32', r.dims, r.data as Float32Array) });
   }
 });
+
+/** Different graphs in train and eval mode. */
+class Branchy extends Module<[Tensor], Tensor> {
+  forward(x: Tensor): Tensor {
+    return this.training ? F.relu(x) : F.neg(x);
+  }
+}
+
+test("compile takes the graph of its mode from a feature extractor, whatever the extractor's own mode", () => {
+  const extractor = createFeatureExtractor(new Branchy(), {
+    trainReturnNodes: { relu: 'out' },
+    evalReturnNodes: { neg: 'out' },
+    suppressDiffWarning: true,
+  });
+  assert.equal(extractor.training, true);
+  const x = randn([2, 3]);
+  const evalOut = (compile(extractor).call(x) as Record<string, Tensor>).out!;
+  const trainOut = (compile(extractor, { mode: 'train' }).call(x) as Record<string, Tensor>).out!;
+  assertParity({ out: evalOut }, { out: F.neg(x) });
+  assertParity({ out: trainOut }, { out: F.relu(x) });
+  assert.equal(extractor.training, true, "the extractor's mode is left as it was");
+});

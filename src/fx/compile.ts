@@ -17,6 +17,7 @@ import { MODES, checkOneOf, checkOptionsObject, checkPositiveInteger } from './c
 import { GraphModule } from './graph-module.js';
 import { declareSizes, graphKey } from './dynamic-sizes.js';
 import { ExportError } from './export-error.js';
+import type { Graph } from './graph.js';
 import { Interpreter } from './interpreter.js';
 import { type Argument, type Node, mapArgument } from './node.js';
 import { type LoweredPart, type PartOutput, lowerPart, toGraphModule } from './onnx-export.js';
@@ -100,6 +101,8 @@ export class CompiledModule {
   private readonly sessions: SessionLru<NativeSession>;
   /** For each segment and input signature seen: its graph's key and how to read its outputs. */
   private readonly parts = new Map<string, { key: string; inputs: Node[]; outputs: PartOutput[] }>();
+  /** The graph compiled: the module's graph in the compiled mode. */
+  private readonly graph: Graph;
   private readonly placeholders: Node[];
   /** The nodes between the placeholders and the output, in order. */
   private readonly body: Node[];
@@ -115,7 +118,9 @@ export class CompiledModule {
     }
     checkCompileOptions(options);
     this.sessions = new SessionLru(options.maxSessions ?? DEFAULT_MAX_SESSIONS);
-    const nodes = [...module.graph.nodes()];
+    // A feature extractor holds a graph per mode and switches on train(): take the compiled mode's.
+    this.graph = this.inMode(() => module.graph);
+    const nodes = [...this.graph.nodes()];
     this.placeholders = nodes.filter((n) => n.op === 'placeholder');
     this.body = nodes.filter((n) => n.op !== 'placeholder' && n.op !== 'output');
     this.outputNode = nodes.find((n) => n.op === 'output')!;
@@ -179,12 +184,8 @@ export class CompiledModule {
     const inputs = this.inputsOf(nodes);
     const signature = `${start}:${nodes.length}|${inputs.map((n) => signatureOf(env.get(n))).join(';')}`;
     const lower = (): LoweredPart =>
-      lowerPart(
-        this.module,
-        this.module.graph,
-        nodes,
-        new Map(inputs.map((n) => [n, env.get(n)])),
-        this.neededAfter(nodes),
+      this.inMode(() =>
+        lowerPart(this.module, this.graph, nodes, new Map(inputs.map((n) => [n, env.get(n)])), this.neededAfter(nodes)),
       );
     let part = this.parts.get(signature);
     let lowered: LoweredPart | undefined;
@@ -233,33 +234,42 @@ export class CompiledModule {
       throw new RangeError(`[compile] the module takes ${this.placeholders.length} input(s), got ${inputs.length}`);
     }
     this.dropStaleSessions();
+    const env = new Map<Node, unknown>(this.placeholders.map((p, i) => [p, inputs[i]]));
+    let start = 0;
+    while (start < this.body.length) {
+      const first = this.body[start]!;
+      if (this.eager.has(first)) {
+        const known = new Map(this.inputsOf([first]).map((n) => [n, env.get(n)]));
+        const value = this.inMode(() => new Interpreter(this.module, this.graph).runNodes([first], known).get(first));
+        env.set(first, value);
+        start++;
+        continue;
+      }
+      let end = start;
+      while (end < this.body.length && !this.eager.has(this.body[end]!)) end++;
+      const part = this.partFor(start, this.body.slice(start, end), env);
+      // A graph break was found in the run: plan again with that node eager.
+      if (part === undefined) continue;
+      const feeds = part.inputs.map((n): RawTensor => {
+        const t = env.get(n) as Tensor;
+        return { type: t.dtype, dims: t.shape, data: t.data };
+      });
+      const raw = part.session.run(feeds);
+      for (const output of part.outputs) env.set(output.node, outputValue(output, raw));
+      start = end;
+    }
+    return mapArgument(this.outputNode.args[0], (n) => env.get(n) as Argument);
+  }
+
+  /**
+   * Runs `body` with the module in the compiled mode (leaf modules such as BatchNorm lower and run
+   * by it), then puts its mode back. Only lowering and eager nodes need it, not a compiled run.
+   */
+  private inMode<T>(body: () => T): T {
     const wasTraining = this.module.training;
     this.module.train((this.options.mode ?? 'eval') === 'train');
     try {
-      const env = new Map<Node, unknown>(this.placeholders.map((p, i) => [p, inputs[i]]));
-      let start = 0;
-      while (start < this.body.length) {
-        const first = this.body[start]!;
-        if (this.eager.has(first)) {
-          const known = new Map(this.inputsOf([first]).map((n) => [n, env.get(n)]));
-          env.set(first, new Interpreter(this.module, this.module.graph).runNodes([first], known).get(first));
-          start++;
-          continue;
-        }
-        let end = start;
-        while (end < this.body.length && !this.eager.has(this.body[end]!)) end++;
-        const part = this.partFor(start, this.body.slice(start, end), env);
-        // A graph break was found in the run: plan again with that node eager.
-        if (part === undefined) continue;
-        const feeds = part.inputs.map((n): RawTensor => {
-          const t = env.get(n) as Tensor;
-          return { type: t.dtype, dims: t.shape, data: t.data };
-        });
-        const raw = part.session.run(feeds);
-        for (const output of part.outputs) env.set(output.node, outputValue(output, raw));
-        start = end;
-      }
-      return mapArgument(this.outputNode.args[0], (n) => env.get(n) as Argument);
+      return body();
     } finally {
       this.module.train(wasTraining);
     }
