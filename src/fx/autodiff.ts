@@ -14,7 +14,7 @@ import { withTracingHook } from '../ops/tracing-hook.js';
 import { full } from '../tensor/creation.js';
 import { isFloating } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { LoweringHook, SymbolicTensor, mapTensors, symbolic } from './stand-ins.js';
+import { LoweringHook, SymbolicTensor, mapValues, symbolic } from './stand-ins.js';
 
 /** One op applied during lowering: what its backward rule needs. */
 export interface TapeEntry {
@@ -100,7 +100,7 @@ export function differentiate(
       }
       const outputs = entry.outputs.map(symbolic);
       const filled = outputs.map((o, k) => outputGrads[k] ?? filledWith(o, 0));
-      const args = entry.args.map((a) => mapTensors(a, symbolic));
+      const args = entry.args.map((a) => mapValues(a, symbolic));
       const result = entry.op.backward({
         grad: entry.listOutput ? filled : filled[0],
         args,

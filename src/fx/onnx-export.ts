@@ -28,7 +28,7 @@ import { GraphModule, resolvePath } from './graph-module.js';
 import { Interpreter, InterpreterError } from './interpreter.js';
 import { type Argument, type Node, type Target } from './node.js';
 import { declareSizes, firstDifference, graphKey } from './dynamic-sizes.js';
-import { LoweringHook } from './stand-ins.js';
+import { LoweringHook, mapValues } from './stand-ins.js';
 import { namedOutputs } from './output-names.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
 import { symbolicTrace } from './symbolic-trace.js';
@@ -226,16 +226,6 @@ class OnnxLowering extends Interpreter {
     const hook = this.hookFor(m, path);
     return isBuiltinLayer(m) ? hook.run(forward, args) : this.lowerCode(forward, args, hook);
   }
-}
-
-/** `x` with every ONNX value in it (also inside arrays and plain objects) replaced by `f`'s result. */
-function mapValues(x: unknown, f: (v: Value) => unknown): unknown {
-  if (isValue(x)) return f(x);
-  if (Array.isArray(x)) return x.map((item) => mapValues(item, f));
-  if (typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype) {
-    return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, mapValues(v, f)]));
-  }
-  return x;
 }
 
 /** A graph lowered to ONNX, its outputs named by the module's result's keys. */

@@ -16,6 +16,7 @@ import { TRACED, type TracingHook, withTracingHook } from '../ops/tracing-hook.j
 import { normalizeDim } from '../tensor/shape.js';
 import { Tensor, type TensorMeta } from '../tensor/tensor.js';
 import type { TapeEntry } from './autodiff.js';
+import { isPlainObject } from './node.js';
 
 /**
  * An ONNX value standing in for a tensor: it has the `Tensor` methods (so code may write
@@ -64,14 +65,12 @@ export function symbolic(v: Value): SymbolicTensor {
   return new SymbolicTensor(v.name, v.dtype, v.shape);
 }
 
-export function mapTensors(x: unknown, f: (v: Value) => unknown): unknown {
+/** `x` with every ONNX value in it (also inside arrays and plain objects) replaced by `f`'s result. */
+export function mapValues(x: unknown, f: (v: Value) => unknown): unknown {
   if (isValue(x)) return f(x);
-  if (Array.isArray(x)) return x.map((item) => mapTensors(item, f));
+  if (Array.isArray(x)) return x.map((item) => mapValues(item, f));
+  if (isPlainObject(x)) return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, mapValues(v, f)]));
   return x;
-}
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
 }
 
 const isHinted = (a: unknown): boolean =>
@@ -80,14 +79,6 @@ const isHinted = (a: unknown): boolean =>
 /** An argument with graph sizes replaced by their values for the shapes being lowered. */
 const withHints = (a: unknown): unknown =>
   a instanceof SymbolicTensor && a.hint !== undefined ? a.hint : Array.isArray(a) ? a.map(withHints) : a;
-
-/** `x` with every ONNX value (also inside arrays and plain objects) replaced by a stand-in. */
-function standIn(x: unknown): unknown {
-  if (isValue(x)) return symbolic(x);
-  if (Array.isArray(x)) return x.map(standIn);
-  if (isPlainObject(x)) return Object.fromEntries(Object.entries(x).map(([k, v]) => [k, standIn(v)]));
-  return x;
-}
 
 /** Options of a lowering hook. */
 export interface LoweringHookOptions {
@@ -137,7 +128,7 @@ export class LoweringHook implements TracingHook {
       const hint = op.scalar(...(hints as number[]));
       return new SymbolicTensor(op.lower(this.builder, ...args) as string, 'int64', [], hint);
     }
-    const metas = hints.map((a) => mapTensors(a, (v): TensorMeta => ({ dtype: v.dtype, shape: v.shape as number[] })));
+    const metas = hints.map((a) => mapValues(a, (v): TensorMeta => ({ dtype: v.dtype, shape: v.shape as number[] })));
     const inferred = op.infer(...metas) as TensorMeta | TensorMeta[];
     const out = op.lower(this.builder, ...args);
     const names = Array.isArray(out) ? out : [out];
@@ -160,7 +151,9 @@ export class LoweringHook implements TracingHook {
       if (isPlainObject(r)) return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, back(v)]));
       return r;
     };
-    return withTracingHook(this, () => back((fn as (...a: unknown[]) => unknown)(...args.map(standIn))));
+    return withTracingHook(this, () =>
+      back((fn as (...a: unknown[]) => unknown)(...args.map((a) => mapValues(a, symbolic)))),
+    );
   }
 }
 
