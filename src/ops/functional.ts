@@ -24,6 +24,7 @@ export { einsum } from './einsum.js';
 export { eq } from './eq.js';
 export { erf } from './erf.js';
 export { exp } from './exp.js';
+export { floor } from './floor.js';
 export { floordiv } from './floordiv.js';
 export { ge } from './ge.js';
 export { gelu, type GeluOptions } from './gelu.js';
@@ -36,6 +37,8 @@ export { layerNorm } from './layer-norm.js';
 export { le } from './le.js';
 export { linear } from './linear.js';
 export { log } from './log.js';
+export { log2 } from './log2.js';
+export { logicalAnd, logicalNot, logicalOr } from './logical.js';
 export { lt } from './lt.js';
 export { bmm, matmul } from './matmul.js';
 export { maxPool2d, type MaxPool2dOptions } from './max-pool2d.js';
@@ -55,6 +58,7 @@ export { logSoftmax, softmax } from './softmax.js';
 export { sqrt } from './sqrt.js';
 export { sub } from './sub.js';
 export { sum } from './sum.js';
+export { topk, type TopkOptions } from './topk.js';
 export { tanh } from './tanh.js';
 export { maskedFill, where } from './where.js';
 
@@ -83,12 +87,18 @@ export { roll } from './roll.js';
 export { newZeros } from './new-zeros.js';
 export { gather } from './gather.js';
 export { scatterAdd } from './scatter-add.js';
+export { indexSelect } from './index-select.js';
+export { nonzero } from './nonzero.js';
 export { size } from './size.js';
 export { chunk, split } from './split.js';
 export { swapaxes } from './swapaxes.js';
 export { to } from './to.js';
 export { unfold, type UnfoldOptions } from './unfold.js';
 export { squeeze, unsqueeze } from './unsqueeze.js';
+
+// Detection ops (torchvision.ops).
+export { nms } from './nms.js';
+export { roiAlign, roiAlignRois, type RoiAlignOptions } from './roi-align.js';
 
 // Tracing support: what torch.fx records for attribute reads.
 export { getattr } from './getattr.js';

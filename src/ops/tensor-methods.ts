@@ -26,10 +26,15 @@ declare module '../tensor/tensor.js' {
     eq: Method<typeof F.eq>;
     erf: Method<typeof F.erf>;
     exp: Method<typeof F.exp>;
+    floor: Method<typeof F.floor>;
     ge: Method<typeof F.ge>;
     gt: Method<typeof F.gt>;
     le: Method<typeof F.le>;
     log: Method<typeof F.log>;
+    log2: Method<typeof F.log2>;
+    logicalAnd: Method<typeof F.logicalAnd>;
+    logicalNot: Method<typeof F.logicalNot>;
+    logicalOr: Method<typeof F.logicalOr>;
     logSoftmax: Method<typeof F.logSoftmax>;
     lt: Method<typeof F.lt>;
     maskedFill: Method<typeof F.maskedFill>;
@@ -48,12 +53,15 @@ declare module '../tensor/tensor.js' {
     sub: Method<typeof F.sub>;
     sum: Method<typeof F.sum>;
     tanh: Method<typeof F.tanh>;
+    topk: (k: number, options?: F.TopkOptions) => [Tensor, Tensor];
     chunk: Method<typeof F.chunk>;
     contiguous: Method<typeof F.contiguous>;
     dim: () => number;
     expand: Method<typeof F.expand>;
     flatten: Method<typeof F.flatten>;
     getitem: Method<typeof F.getitem>;
+    indexSelect: Method<typeof F.indexSelect>;
+    nonzero: Method<typeof F.nonzero>;
     permute: Method<typeof F.permute>;
     repeat: Method<typeof F.repeat>;
     reshape: Method<typeof F.reshape>;
@@ -79,10 +87,15 @@ const methods: Record<string, unknown> = {
   eq: F.eq,
   erf: F.erf,
   exp: F.exp,
+  floor: F.floor,
   ge: F.ge,
   gt: F.gt,
   le: F.le,
   log: F.log,
+  log2: F.log2,
+  logicalAnd: F.logicalAnd,
+  logicalNot: F.logicalNot,
+  logicalOr: F.logicalOr,
   logSoftmax: F.logSoftmax,
   lt: F.lt,
   maskedFill: F.maskedFill,
@@ -101,12 +114,15 @@ const methods: Record<string, unknown> = {
   sub: F.sub,
   sum: F.sum,
   tanh: F.tanh,
+  topk: F.topk,
   chunk: F.chunk,
   contiguous: F.contiguous,
   dim: F.dim,
   expand: F.expand,
   flatten: F.flatten,
   getitem: F.getitem,
+  indexSelect: F.indexSelect,
+  nonzero: F.nonzero,
   permute: F.permute,
   repeat: F.repeat,
   reshape: F.reshape,
