@@ -4,15 +4,32 @@ import { Conv2dNormActivation } from './conv2d-norm-activation.js';
 import { FeaturePyramidNetwork } from './feature-pyramid-network.js';
 import { FrozenBatchNorm2d } from './frozen-batch-norm.js';
 import { MLP } from './mlp.js';
+import { MultiScaleRoIAlign } from './poolers.js';
 import { Permute } from './permute.js';
 import { SqueezeExcitation } from './squeeze-excitation.js';
 import { StochasticDepth } from './stochastic-depth.js';
 
+export {
+  batchedNms,
+  batchedNmsCoordinateTrick,
+  batchedNmsVanilla,
+  boxArea,
+  boxIou,
+  clipBoxesToImage,
+  removeSmallBoxes,
+  wherePositions,
+} from './boxes.js';
 export { Conv2dNormActivation, type Conv2dNormActivationOptions } from './conv2d-norm-activation.js';
 export { FeaturePyramidNetwork, LastLevelMaxPool, ExtraFPNBlock } from './feature-pyramid-network.js';
 export { FrozenBatchNorm2d } from './frozen-batch-norm.js';
 export { MLP, type MLPOptions } from './mlp.js';
 export { Permute } from './permute.js';
+export {
+  LevelMapper,
+  MultiScaleRoIAlign,
+  initLevelMapper,
+  type MultiScaleRoIAlignOptions,
+} from './poolers.js';
 export { SqueezeExcitation } from './squeeze-excitation.js';
 export { StochasticDepth } from './stochastic-depth.js';
 
@@ -22,6 +39,7 @@ export const TORCHVISION_OPS_LEAF_MODULES: readonly (abstract new (...args: neve
   FeaturePyramidNetwork,
   FrozenBatchNorm2d,
   MLP,
+  MultiScaleRoIAlign,
   Permute,
   SqueezeExcitation,
   StochasticDepth,
