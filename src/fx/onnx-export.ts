@@ -412,7 +412,9 @@ export function toGraphModule(module: Module, mode: 'train' | 'eval'): GraphModu
   const wasTraining = module.training;
   module.train(mode === 'train');
   try {
-    return symbolicTrace(module);
+    // A new module starts in train mode, and this one shares the model's leaves (BatchNorm): left
+    // so, compile's return to "its own mode" after lowering would set the model's leaves training.
+    return symbolicTrace(module).train(wasTraining);
   } finally {
     module.train(wasTraining);
   }
