@@ -21,7 +21,7 @@ const side = (name: string): number => (name === 'inception_v3' ? 96 : 64);
 
 const rows: Record<string, unknown>[] = [];
 const start = { threads: threads(), ...kernelCacheStats() };
-for (const name of listModels()) {
+for (const name of listModels({ task: 'classification' })) {
   const model = skipInit(() => getModel(name)).eval();
   const x = randn([1, 3, side(name), side(name)]);
   const before = kernelCacheStats();

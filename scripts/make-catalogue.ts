@@ -13,7 +13,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 };
 const catalogue: Catalogue = {
   featurefx: version,
-  models: Object.fromEntries(listModels().map((name) => [name, catalogueEntry(name)])),
+  models: Object.fromEntries(listModels({ task: 'classification' }).map((name) => [name, catalogueEntry(name)])),
 };
 // Next to the compiled code that reads it (readCatalogue in dist/cli/catalogue.js).
 const path = fileURLToPath(new URL('../dist/catalogue.json', import.meta.url));
@@ -22,5 +22,5 @@ writeFileSync(path, text);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 // On stderr: `npm pack --json` runs the build and prints its JSON on stdout.
 console.error(
-  `catalogue: ${listModels().length} models, ${(text.length / 1e6).toFixed(1)} MB, ${seconds} s -> ${path}`,
+  `catalogue: ${listModels({ task: 'classification' }).length} models, ${(text.length / 1e6).toFixed(1)} MB, ${seconds} s -> ${path}`,
 );

@@ -1,12 +1,11 @@
 /** `featurefx extract`: features of many images, batched, resumable, shardable. */
 import { compile } from '../fx/compile.js';
-import { getModelEntry } from '../models/index.js';
 import { stack } from '../ops/cat.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { IMAGE_EXTENSIONS, loadImage } from './images.js';
 import { walkInputs } from './input-walk.js';
 import { inputsRecord, weightsRecord } from './job-definition.js';
-import { buildExtractor, loadModel, parseNodes } from './model-setup.js';
+import { buildExtractor, classifierEntry, loadModel, parseNodes } from './model-setup.js';
 import { checkFileNames } from './output-keys.js';
 import { OutputStore } from './output-store.js';
 import { Progress } from './progress.js';
@@ -33,7 +32,7 @@ export async function extract(modelName: string, inputs: string[], options: Extr
   const shard = parseShard(options.shard);
   const nodes = parseNodes(options.nodes);
   checkFileNames(Object.values(nodes));
-  const entry = getModelEntry(modelName);
+  const entry = classifierEntry(modelName);
   const walk = walkInputs(inputs);
   for (const { path, reason } of walk.skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
   if (walk.files.length === 0) {

@@ -21,7 +21,7 @@ import { readCatalogue } from './catalogue.js';
 import { extract } from './extract.js';
 import { gradcam } from './gradcam.js';
 import { merge } from './merge.js';
-import { buildExtractor, loadModel, parseShape } from './model-setup.js';
+import { buildExtractor, classifierEntry, loadModel, parseShape } from './model-setup.js';
 import { visualize } from './visualize.js';
 
 const SAMPLE_IMAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'sample.png');
@@ -81,12 +81,13 @@ program
       if (o.catalogue === true) {
         const catalogue = readCatalogue();
         // An unknown name gets the registry's error, which lists the closest names.
-        if (name !== undefined && catalogue.models[name] === undefined) models.getModelEntry(name);
+        if (name !== undefined && catalogue.models[name] === undefined) classifierEntry(name);
         console.log(JSON.stringify(name === undefined ? catalogue : catalogue.models[name]));
         return;
       }
       if (name === undefined)
         throw new InvalidArgumentError('nodes: name a model (`featurefx models` lists them), or give --catalogue');
+      classifierEntry(name);
       // Node names need no weights, so none are drawn.
       const model = skipInit(() => models.getModel(name));
       const tracerOptions = { leafModules: leafClasses(o.leaf) };

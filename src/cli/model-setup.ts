@@ -2,18 +2,32 @@
 import { createFeatureExtractor } from '../featureExtraction/create-feature-extractor.js';
 import type { DualGraphModule } from '../featureExtraction/dual-graph-module.js';
 import { loadWeights } from '../io/weights.js';
-import { getModelEntry } from '../models/index.js';
+import { type ClassificationModelEntry, getModelEntry } from '../models/index.js';
 import { skipInit } from '../nn/init.js';
 import type { Module } from '../nn/module.js';
 
 export interface LoadedModel {
   model: Module;
-  preset: { resizeSize: number; cropSize: number; interpolation: 'bilinear' | 'bicubic' };
+  preset: ClassificationModelEntry['transform'];
+}
+
+/**
+ * The registry's entry for a classifier: the commands that trace a model or feed it a batch refuse
+ * detection models, which take a list of images and run eagerly.
+ */
+export function classifierEntry(name: string): ClassificationModelEntry {
+  const entry = getModelEntry(name);
+  if (entry.task === 'detection')
+    throw new RangeError(
+      `${name} is a detection model: it takes a list of images, runs eagerly and cannot be traced; ` +
+        `run it with \`featurefx detect ${name}\`, or pick a classifier (\`featurefx models\`)`,
+    );
+  return entry;
 }
 
 /** The model in eval mode, with `weights` loaded strictly; says on stderr when weights are random. */
 export function loadModel(name: string, weights: string | undefined): LoadedModel {
-  const entry = getModelEntry(name);
+  const entry = classifierEntry(name);
   if (weights === undefined) {
     process.stderr.write(`featurefx: ${name} has random weights (pass --weights FILE to load a checkpoint)\n`);
     return { model: entry.build().eval(), preset: entry.transform };

@@ -1,5 +1,17 @@
 /** The model zoo, under torchvision's names. */
-export { getModel, listModels, registerModel, getModelEntry, type ModelEntry, type ModelOptions } from './registry.js';
+export {
+  getModel,
+  listModels,
+  registerModel,
+  getModelEntry,
+  type ClassificationModelEntry,
+  type ClassificationTransform,
+  type DetectionModelEntry,
+  type ModelEntry,
+  type ModelOptions,
+  type ModelTask,
+  type ObjectDetectionTransform,
+} from './registry.js';
 export * from './resnet.js';
 export * from './vgg.js';
 export * from './alexnet.js';

@@ -32,10 +32,15 @@ const norm = (c: number): BatchNorm2d => new BatchNorm2d(c, { eps: 0.001, moment
 export class InvertedResidualV3 extends Module<[Tensor], Tensor> {
   block: Sequential<Tensor>;
   readonly useResConnect: boolean;
+  /** Starts a stage (torchvision's `_is_cn`): where detection backbones take their feature maps. */
+  readonly isCn: boolean;
+  readonly outChannels: number;
 
   constructor(cnf: BlockConfig) {
     super();
     this.useResConnect = cnf.stride === 1 && cnf.input === cnf.out;
+    this.isCn = cnf.stride > 1;
+    this.outChannels = cnf.out;
     const activationLayer = cnf.useHs ? () => new Hardswish() : () => new ReLU();
     const layers: Module[] = [];
     if (cnf.expanded !== cnf.input) {

@@ -9,7 +9,19 @@ export interface ModelOptions {
   numClasses?: number;
 }
 
-export interface ModelEntry {
+/** torchvision's ImageClassification preset: resize, centre crop, then ImageNet normalisation. */
+export interface ClassificationTransform {
+  resizeSize: number;
+  cropSize: number;
+  interpolation: 'bilinear' | 'bicubic';
+}
+
+/** torchvision's ObjectDetection preset: only the image as float in [0, 1]; the model resizes and normalises. */
+export interface ObjectDetectionTransform {
+  kind: 'objectDetection';
+}
+
+interface ModelEntryBase {
   name: string;
   /** The builder; options are the family's, in camelCase. */
   build: (options?: ModelOptions & Record<string, unknown>) => Module;
@@ -20,9 +32,26 @@ export interface ModelEntry {
    * Inception v3 turn on `transformInput`); the command applies them with `--weights`.
    */
   checkpointOptions?: Record<string, unknown>;
-  /** torchvision's preset transform for the weights it publishes. */
-  transform: { resizeSize: number; cropSize: number; interpolation: 'bilinear' | 'bicubic' };
 }
+
+/** A classifier: `call(batch)` gives logits, and its forward can be traced (the default task). */
+export interface ClassificationModelEntry extends ModelEntryBase {
+  task?: 'classification';
+  /** torchvision's preset transform for the weights it publishes. */
+  transform: ClassificationTransform;
+}
+
+/**
+ * A detector (torchvision.models.detection): `call(images)` takes a list of images and runs
+ * eagerly, data-dependent, so it is not traced, catalogued, nor served by the classifier commands.
+ */
+export interface DetectionModelEntry extends ModelEntryBase {
+  task: 'detection';
+  transform: ObjectDetectionTransform;
+}
+
+export type ModelEntry = ClassificationModelEntry | DetectionModelEntry;
+export type ModelTask = NonNullable<ModelEntry['task']>;
 
 const models = new Map<string, ModelEntry>();
 
@@ -31,9 +60,17 @@ export function registerModel(entry: ModelEntry): void {
   models.set(entry.name, entry);
 }
 
-/** Names of all registered models, sorted. */
-export function listModels(): string[] {
-  return [...models.keys()].sort();
+/**
+ * Names of the registered models, sorted: all of them, or those of one task (as torchvision's
+ * `list_models(module=torchvision.models.detection)`).
+ * @example
+ * listModels({ task: 'detection' }); // ['fasterrcnn_mobilenet_v3_large_fpn', ...]
+ */
+export function listModels(filter: { task?: ModelTask } = {}): string[] {
+  return [...models.values()]
+    .filter((entry) => filter.task === undefined || (entry.task ?? 'classification') === filter.task)
+    .map((entry) => entry.name)
+    .sort();
 }
 
 export function getModelEntry(name: string): ModelEntry {

@@ -21,7 +21,7 @@ import { getitem, slice } from '../ops/getitem.js';
 import { mul } from '../ops/mul.js';
 import { zeros } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { type ModelEntry, type ModelOptions, registerModel } from './registry.js';
+import { type ClassificationTransform, type ModelOptions, registerModel } from './registry.js';
 
 const layerNorm = (dim: number): LayerNorm => new LayerNorm(dim, { eps: 1e-6 });
 
@@ -273,7 +273,7 @@ function patchEmbedding(config: VisionTransformerConfig): Module<[Tensor], Tenso
 }
 
 /** Patch size, layers, heads, hidden and MLP sizes, and the preset transform of the default weights. */
-const VITS: [string, number, number, number, number, number, ModelEntry['transform']][] = [
+const VITS: [string, number, number, number, number, number, ClassificationTransform][] = [
   ['vit_b_16', 16, 12, 12, 768, 3072, { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' }],
   ['vit_b_32', 32, 12, 12, 768, 3072, { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' }],
   ['vit_l_16', 16, 24, 16, 1024, 4096, { resizeSize: 242, cropSize: 224, interpolation: 'bilinear' }],

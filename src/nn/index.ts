@@ -1,7 +1,8 @@
 /** torch.nn for featurefx: `Module` and the layers. */
 export { Module, type CloneMemo, type ForwardHook, type ForwardPreHook, type RemovableHandle } from './module.js';
-export { type LoadStateDictOptions, type LoadStateDictResult } from './state-dict.js';
+export { type LoadStateDictOptions, type LoadStateDictResult, type StateDict } from './state-dict.js';
 export { Conv2d, type Conv2dLayerOptions } from './layers/conv.js';
+export { ConvTranspose2d, type ConvTranspose2dLayerOptions } from './layers/conv-transpose.js';
 export { Linear, Identity } from './layers/linear.js';
 export { BatchNorm2d, type BatchNormOptions } from './layers/batch-norm.js';
 export { LayerNorm, GroupNorm } from './layers/normalization.js';

@@ -277,6 +277,14 @@ export abstract class Module<In extends unknown[] = unknown[], Out = unknown> {
     return loadStateDictInto(this, stateDict, options);
   }
 
+  /**
+   * Renames, in `stateDict`, the keys under `prefix` that older versions of this module saved
+   * under other names, before `loadStateDict` checks the keys; PyTorch modules do this in
+   * `_load_from_state_dict` by the checkpoint's `_version` (torchvision's FPN and RPNHead, saved
+   * before their convolutions became Conv2dNormActivation). The default renames nothing.
+   */
+  upgradeStateDict(_stateDict: Map<string, Tensor>, _prefix: string): void {}
+
   /** Sets a parameter or buffer in place of the current one, keeping its kind. */
   setTensor(name: string, value: Tensor): void {
     if (!(Object.hasOwn(this, name) && (this as unknown as Record<string, unknown>)[name] instanceof Tensor)) {

@@ -4,6 +4,9 @@ import { formatShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 
+/** Tensors by dotted name, as `loadStateDict` takes them (a Map, or a plain object). */
+export type StateDict = Map<string, Tensor> | Record<string, Tensor>;
+
 export interface LoadStateDictOptions {
   /** Refuse missing or unexpected keys (default true). Wrong shapes and dtypes are always refused. */
   strict?: boolean;
@@ -25,6 +28,14 @@ export interface LoadStateDictResult {
 
 const MAX_LISTED = 20;
 
+/** Moves `oldKey` to `newKey` if present: what `upgradeStateDict` overrides do for each renamed key. */
+export function renameKey(stateDict: Map<string, Tensor>, oldKey: string, newKey: string): void {
+  const value = stateDict.get(oldKey);
+  if (value === undefined) return;
+  stateDict.delete(oldKey);
+  stateDict.set(newKey, value);
+}
+
 function listKeys(title: string, keys: readonly string[]): string {
   const shown = keys.slice(0, MAX_LISTED).join(', ');
   return `${title} (${keys.length}): ${shown}${keys.length > MAX_LISTED ? `, ... and ${keys.length - MAX_LISTED} more` : ''}`;
@@ -36,7 +47,9 @@ export function loadStateDictInto(
   options: LoadStateDictOptions,
 ): LoadStateDictResult {
   const strict = options.strict ?? true;
-  const incoming = source instanceof Map ? source : new Map(Object.entries(source));
+  // A copy, so that modules can rename older keys without touching the caller's state dict.
+  const incoming = new Map(source instanceof Map ? source : Object.entries(source));
+  for (const [path, m] of module.namedModules()) m.upgradeStateDict(incoming, path === '' ? '' : `${path}.`);
   const own = module.stateDict();
   const missingKeys = [...own.keys()].filter((k) => !incoming.has(k));
   const unexpectedKeys = [...incoming.keys()].filter((k) => !own.has(k));

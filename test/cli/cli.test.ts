@@ -12,7 +12,8 @@ import { loadNpy } from '../../src/io/npy.js';
 import { saveSafetensors } from '../../src/io/safetensors.js';
 import { loadImage } from '../../src/cli/images.js';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
-import { getModel, getModelEntry } from '../../src/models/index.js';
+import { getModel } from '../../src/models/index.js';
+import { classifierEntry } from '../../src/cli/model-setup.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { MAIN, imageFolder, readManifest as manifest, run } from './cli-helpers.js';
 
@@ -150,7 +151,7 @@ test('with --weights, googlenet is built as torchvision builds it for its checkp
   assert.equal(r.status, 0, r.stderr);
   const viaCommand = loadNpy(join(dir, 'out', 'conv1.npy'));
 
-  const entry = getModelEntry('googlenet');
+  const entry = classifierEntry('googlenet');
   const input = (await loadImage(image, entry.transform)).unsqueeze(0);
   const expectFor = (transformInput: boolean): Float32Array => {
     const model = getModel('googlenet', { transformInput });

@@ -39,7 +39,7 @@ const UNIT_SUBSET = [
   'efficientnet_b0',
   'googlenet',
 ];
-const MODELS = process.env.FEATUREFX_ZOO_BACKWARD === 'all' ? listModels() : UNIT_SUBSET;
+const MODELS = process.env.FEATUREFX_ZOO_BACKWARD === 'all' ? listModels({ task: 'classification' }) : UNIT_SUBSET;
 // The smallest square input each model takes (default 32): alexnet's last max pool needs a 3x3
 // map, inception_v3 its 75x75; maxvit_t takes its inputSize only.
 const INPUT_SIZE: Record<string, number> = { alexnet: 64, inception_v3: 75, maxvit_t: 224 };

@@ -12,6 +12,7 @@ import { ModuleList } from '../layers/containers.js';
 import { Module } from '../module.js';
 import { Conv2dNormActivation } from './conv2d-norm-activation.js';
 import { add } from '../../ops/add.js';
+import { renameKey } from '../state-dict.js';
 
 /** An extra block: takes the FPN results, the inputs and the names, returns more results and names. */
 export abstract class ExtraFPNBlock extends Module<[Tensor[], Tensor[], string[]], [Tensor[], string[]]> {}
@@ -51,6 +52,16 @@ export class FeaturePyramidNetwork extends Module<[Record<string, Tensor>], Reco
       }
     }
     this.extra_blocks = options.extraBlocks ?? null;
+  }
+
+  /** torchvision's FPN before 0.13 (version 1) saved `inner_blocks.{i}.weight`, without the `.0`. */
+  override upgradeStateDict(stateDict: Map<string, Tensor>, prefix: string): void {
+    for (const block of ['inner_blocks', 'layer_blocks']) {
+      for (let i = 0; i < this.inner_blocks.length; i++) {
+        for (const type of ['weight', 'bias'])
+          renameKey(stateDict, `${prefix}${block}.${i}.${type}`, `${prefix}${block}.${i}.0.${type}`);
+      }
+    }
   }
 
   forward(x: Record<string, Tensor>): Record<string, Tensor> {

@@ -11,13 +11,19 @@ export class FrozenBatchNorm2d extends Module<[Tensor], Tensor> {
 
   constructor(
     readonly numFeatures: number,
-    readonly eps = 1e-5,
+    /** Writable: torchvision's COCO checkpoints were trained with 0 (`overwriteEps`). */
+    public eps = 1e-5,
   ) {
     super();
     this.registerBuffer('weight', ones([numFeatures]));
     this.registerBuffer('bias', zeros([numFeatures]));
     this.registerBuffer('running_mean', zeros([numFeatures]));
     this.registerBuffer('running_var', ones([numFeatures]));
+  }
+
+  /** A BatchNorm2d's checkpoint loads as is: its `num_batches_tracked` is dropped, as torchvision does. */
+  override upgradeStateDict(stateDict: Map<string, Tensor>, prefix: string): void {
+    stateDict.delete(`${prefix}num_batches_tracked`);
   }
 
   forward(x: Tensor): Tensor {
