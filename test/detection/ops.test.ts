@@ -1,0 +1,212 @@
+/**
+ * The detection ops (topk, nonzero, index_select, nms, roi_align, floor, log2, logical ops) against
+ * torch and torchvision (scripts/fixtures/make_detection_ops.py).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AutogradError } from '../../src/errors.js';
+import { compile } from '../../src/fx/compile.js';
+import { exportOnnx } from '../../src/fx/onnx-export.js';
+import { Module } from '../../src/nn/module.js';
+import { F } from '../../src/index.js';
+import { randn, tensor } from '../../src/tensor/creation.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+import { assertClose, fixtureTensor, loadFixture, type FixtureCase } from '../helpers/compare-with-torch.js';
+
+const cases = loadFixture('detection/ops.json');
+const ofOp = (op: string): FixtureCase[] => cases.filter((c) => c.name.startsWith(`${op}:`));
+
+/** The gradient of sum(f(input) * gradOut) with respect to input. */
+function inputGrad(input: Tensor, gradOut: Tensor, f: (x: Tensor) => Tensor): Tensor {
+  const x = input.detach();
+  x.requiresGrad = true;
+  F.mul(f(x), gradOut).sum().backward();
+  return x.grad!;
+}
+
+describe('nms', () => {
+  for (const c of ofOp('nms')) {
+    it(`keeps torchvision's boxes in torchvision's order (${c.name})`, () => {
+      const keep = F.nms(fixtureTensor(c, 'boxes'), fixtureTensor(c, 'scores'), c.params.iouThreshold as number);
+      assertClose(keep, fixtureTensor(c, 'keep'), { atol: 0, rtol: 0 });
+    });
+  }
+
+  it('names the argument that is wrong', () => {
+    assert.throws(() => F.nms(randn([3, 5]), randn([3]), 0.5), {
+      name: 'RangeError',
+      message: '[nms] boxes should have 4 elements in dimension 1, got 5',
+    });
+    assert.throws(() => F.nms(randn([3, 4]), randn([2]), 0.5), {
+      name: 'RangeError',
+      message: '[nms] boxes and scores should have same number of elements in dimension 0, got 3 and 2',
+    });
+    assert.throws(() => F.nms(randn([3, 4]), randn([3, 1]), 0.5), {
+      name: 'RangeError',
+      message: '[nms] scores should be a 1d tensor, got 2D',
+    });
+  });
+});
+
+describe('roi_align', () => {
+  const options = (c: FixtureCase): F.RoiAlignOptions => ({
+    spatialScale: c.params.spatialScale as number,
+    samplingRatio: c.params.samplingRatio as number,
+    aligned: c.params.aligned as boolean,
+  });
+  const outputSize = (c: FixtureCase): [number, number] => c.params.outputSize as [number, number];
+
+  for (const c of ofOp('roi_align').filter((c) => c.t.rois !== undefined)) {
+    it(`matches torchvision (${c.name})`, () => {
+      const out = F.roiAlign(fixtureTensor(c, 'input'), fixtureTensor(c, 'rois'), outputSize(c), options(c));
+      assertClose(out, fixtureTensor(c, 'out'));
+      if (c.t.grad_input === undefined) return;
+      const grad = inputGrad(fixtureTensor(c, 'input'), fixtureTensor(c, 'grad_out'), (x) =>
+        F.roiAlign(x, fixtureTensor(c, 'rois'), outputSize(c), options(c)),
+      );
+      assertClose(grad, fixtureTensor(c, 'grad_input'));
+    });
+  }
+
+  it('takes a list of per-image boxes, as torchvision', () => {
+    const c = cases.find((k) => k.name === 'roi_align:list');
+    const boxes = [fixtureTensor(c!, 'boxes0'), fixtureTensor(c!, 'boxes1')];
+    assertClose(F.roiAlign(fixtureTensor(c!, 'input'), boxes, outputSize(c!), options(c!)), fixtureTensor(c!, 'out'));
+  });
+
+  it('names what is wrong with the boxes and options', () => {
+    assert.throws(() => F.roiAlign(randn([1, 2, 4, 4]), randn([3, 4]), 2), {
+      name: 'RangeError',
+      message:
+        '[roi_align] the boxes tensor shape is not correct as Tensor[K, 5], got [3, 4]; ' +
+        'give rows (batch index, x1, y1, x2, y2) or a list of per-image [L, 4] tensors',
+    });
+    assert.throws(() => F.roiAlign(randn([1, 2, 4, 4]), [randn([3, 5])], 2), {
+      name: 'RangeError',
+      message:
+        '[roi_align] the shape of the tensor in the boxes list is not correct as List[Tensor[L, 4]], got [3, 5] at boxes[0]',
+    });
+    assert.throws(() => F.roiAlign(randn([1, 2, 4, 4]), randn([1, 5]), 2, { samplingRatio: -2 }), {
+      name: 'RangeError',
+      message: '[roi_align] samplingRatio must be an integer >= -1, got -2',
+    });
+  });
+
+  it('raises for the gradient of adaptive sampling, which it does not compute', () => {
+    const x = randn([1, 1, 4, 4], { requiresGrad: true });
+    const out = F.roiAlign(x, tensor([[0, 0, 0, 3, 3]]), 2).sum();
+    assert.throws(
+      () => out.backward(),
+      (e: Error) =>
+        e instanceof AutogradError &&
+        e.message ===
+          '[roi_align] backward needs a fixed samplingRatio > 0 (the detection models use 2); ' +
+            'adaptive sampling (samplingRatio -1 or 0) takes a different number of samples per box',
+    );
+  });
+});
+
+describe('topk and index_select', () => {
+  for (const c of ofOp('topk')) {
+    it(`give torch's values, indices and gradient (${c.name})`, () => {
+      const { k, ...rest } = c.params as { k: number; dim?: number; largest?: boolean };
+      const [values, indices] = F.topk(fixtureTensor(c, 'input'), k, rest);
+      assertClose(values, fixtureTensor(c, 'values'));
+      assertClose(indices, fixtureTensor(c, 'indices'), { atol: 0, rtol: 0 });
+      const grad = inputGrad(fixtureTensor(c, 'input'), fixtureTensor(c, 'grad_out'), (x) => F.topk(x, k, rest)[0]);
+      assertClose(grad, fixtureTensor(c, 'grad_input'));
+    });
+  }
+
+  for (const c of ofOp('index_select')) {
+    it(`give torch's values, indices and gradient (${c.name})`, () => {
+      const dim = c.params.dim as number;
+      const index = fixtureTensor(c, 'index');
+      assertClose(F.indexSelect(fixtureTensor(c, 'input'), dim, index), fixtureTensor(c, 'out'));
+      const grad = inputGrad(fixtureTensor(c, 'input'), fixtureTensor(c, 'grad_out'), (x) => x.indexSelect(dim, index));
+      assertClose(grad, fixtureTensor(c, 'grad_input'));
+    });
+  }
+
+  it('raise torch errors for k and indices out of range', () => {
+    assert.throws(() => F.topk(randn([2, 3]), 4), {
+      name: 'RangeError',
+      message: '[topk] selected index k out of range: k is 4 but dimension 1 has size 3; k must be between 0 and 3',
+    });
+    assert.throws(() => F.indexSelect(randn([2, 3]), 0, tensor([0n, 2n], { dtype: 'int64' })), {
+      name: 'RangeError',
+      message:
+        '[index_select] index out of range in self: index 2 for dimension 0 of size 2; indices must be in [0, 2)',
+    });
+    assert.throws(() => F.indexSelect(randn([2, 3]), 0, tensor([[0n]], { dtype: 'int64' })), {
+      name: 'RangeError',
+      message: '[index_select] index is supposed to be a vector, got shape [1, 1]; flatten it first',
+    });
+  });
+});
+
+describe('nonzero, floor, log2 and the logical ops', () => {
+  it('nonzero gives the positions of non-zero elements, one row each, in row-major order', () => {
+    const positions = F.nonzero(
+      tensor([
+        [0, 1.5],
+        [-2, 0],
+        [0, 0],
+      ]),
+    );
+    assert.deepEqual([...positions.shape], [2, 2]);
+    assert.deepEqual([...positions.data], [0n, 1n, 1n, 0n]);
+    assert.deepEqual([...F.nonzero(tensor([false, false])).shape], [0, 1]);
+    assert.throws(() => F.nonzero(tensor(1)), {
+      name: 'RangeError',
+      message: '[nonzero] input must have at least one dim, got a 0-D tensor; use x.reshape([1])',
+    });
+  });
+
+  it('floor has a zero gradient; log2 is exact at powers of two', () => {
+    const x = tensor([1.5, -0.5, 2]);
+    assert.deepEqual([...F.floor(x).data], [1, -1, 2]);
+    assert.deepEqual([...inputGrad(x, tensor([1, 1, 1]), (t) => t.floor()).data], [0, 0, 0]);
+    const powers = tensor([1 / 1024, 0.125, 1, 8, 1024, 2 ** 20]);
+    assert.deepEqual([...F.log2(powers).data], [-10, -3, 0, 3, 10, 20]);
+    assertClose(inputGrad(tensor([2, 4]), tensor([1, 1]), F.log2), tensor([1 / (2 * Math.LN2), 1 / (4 * Math.LN2)]));
+  });
+
+  it('logical ops read non-zero as true, broadcast, and give bool', () => {
+    const a = tensor([true, true, false, false]);
+    const b = tensor([true, false, true, false]);
+    assert.deepEqual([...F.logicalAnd(a, b).data], [1, 0, 0, 0]);
+    assert.deepEqual([...F.logicalOr(a, b).data], [1, 1, 1, 0]);
+    assert.deepEqual([...a.logicalNot().data], [0, 0, 1, 1]);
+    const mixed = F.logicalAnd(tensor([[2], [0]]), tensor([1, 1, 0]));
+    assert.equal(mixed.dtype, 'bool');
+    assert.deepEqual([...mixed.data], [1, 1, 0, 0, 0, 0]);
+  });
+});
+
+class Pool extends Module {
+  declare rois: Tensor;
+
+  constructor(rois: Tensor) {
+    super();
+    this.registerBuffer('rois', rois);
+  }
+
+  override forward(x: Tensor): Tensor {
+    const pooled = F.roiAlign(x, this.rois, 2, { spatialScale: 0.5, samplingRatio: 2 });
+    return F.topk(pooled.flatten(1), 3)[0];
+  }
+}
+
+it('roi_align and topk trace, compile and export like other ops', () => {
+  const model = new Pool(
+    tensor([
+      [0, 1, 1, 9, 7],
+      [1, 3, 0, 6, 6],
+    ]),
+  ).eval();
+  const x = randn([2, 3, 6, 6]);
+  const compiled = compile(model);
+  assertClose(compiled.call(x), model.call(x) as Tensor);
+  assert.ok(exportOnnx(model, { inputShape: [2, 3, 6, 6] }).length > 0);
+});
