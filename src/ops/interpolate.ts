@@ -55,7 +55,7 @@ export const interpolate = defineOp({
     const attributes = bilinear
       ? {
           mode: 'linear',
-          coordinate_transformation_mode: options.alignCorners === true ? 'align_corners' : 'pytorch_half_pixel',
+          coordinate_transformation_mode: options.alignCorners === true ? 'align_corners' : 'half_pixel',
         }
       : { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' };
     if (scales !== undefined) {
