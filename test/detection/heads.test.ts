@@ -110,6 +110,25 @@ describe('RegionProposalNetwork', () => {
       assertGrads(expected, feats, new Map(rpn.namedParameters()));
     });
   }
+
+  it('refuses training without targets, as torchvision', () => {
+    assert.throws(() => makeRpn().train().call(imageList(), features(inputs)), {
+      name: 'TypeError',
+      message: /^\[RegionProposalNetwork\] targets should not be None in training mode; pass each image's/,
+    });
+  });
+});
+
+describe('RPNHead', () => {
+  it('loads checkpoints from before torchvision 0.13, whose convolution was saved as conv.weight', () => {
+    const weights = prefixed(fixtureCase('rpn_inputs'), 'w.head.');
+    const old = new Map([...weights].map(([k, v]) => [k.replace(/^conv\.0\.0\./, 'conv.'), v]));
+    assert.ok(old.has('conv.weight') && old.has('conv.bias'));
+    const head = new RPNHead(4, 3);
+    head.loadStateDict(old);
+    assertClose(head.stateDict().get('conv.0.0.weight'), weights.get('conv.0.0.weight')!, { rtol: 0, atol: 0 });
+    assertClose(head.stateDict().get('conv.0.0.bias'), weights.get('conv.0.0.bias')!, { rtol: 0, atol: 0 });
+  });
 });
 
 describe('RoIHeads', () => {
@@ -168,17 +187,70 @@ describe('RoIHeads', () => {
     });
   });
 
-  it('gives torchvision losses and gradients in training mode', () => {
+  for (const name of ['roi_heads_train', 'roi_heads_train_background']) {
+    it(`gives torchvision losses and gradients in training mode (${name})`, () => {
+      const expected = fixtureCase(name);
+      const heads = makeHeads().train();
+      const feats = features(inputs);
+      const [detections, losses] = heads.call(feats, proposals(), IMAGE_SIZES, targets(expected));
+      assert.deepEqual(detections, []);
+      assert.deepEqual(Object.keys(losses), ['loss_classifier', 'loss_box_reg', 'loss_mask']);
+      for (const [key, loss] of Object.entries(losses)) assertClose(loss, fixtureTensor(expected, key), {}, key);
+      Object.values(losses)
+        .reduce((a, b) => a.add(b))
+        .backward();
+      assertGrads(expected, feats, new Map(heads.namedParameters()));
+    });
+  }
+
+  it('gives empty detections of torchvision shapes when no score passes', () => {
+    const heads = makeHeads().eval();
+    (heads as { scoreThresh: number }).scoreThresh = 0.99;
+    const [detections] = heads.call(features(inputs), [fixtureTensor(inputs, 'p0'), zeros([0, 4])], IMAGE_SIZES);
+    for (const d of detections) {
+      assert.deepEqual(
+        Object.entries(d).map(([k, v]) => [k, v.dtype, v.shape]),
+        [
+          ['boxes', 'float32', [0, 4]],
+          ['labels', 'int64', [0]],
+          ['scores', 'float32', [0]],
+          ['masks', 'float32', [0, 1, 2 * p.mask_output_size, 2 * p.mask_output_size]],
+        ],
+      );
+    }
+  });
+
+  describe('refuses bad targets as torchvision does', () => {
     const expected = fixtureCase('roi_heads_train');
-    const heads = makeHeads().train();
-    const feats = features(inputs);
-    const [detections, losses] = heads.call(feats, proposals(), IMAGE_SIZES, targets(expected));
-    assert.deepEqual(detections, []);
-    assert.deepEqual(Object.keys(losses), ['loss_classifier', 'loss_box_reg', 'loss_mask']);
-    for (const [key, loss] of Object.entries(losses)) assertClose(loss, fixtureTensor(expected, key), {}, key);
-    Object.values(losses)
-      .reduce((a, b) => a.add(b))
-      .backward();
-    assertGrads(expected, feats, new Map(heads.namedParameters()));
+    const call = (ts: DetectionTarget[] | null): unknown =>
+      makeHeads().train().call(features(inputs), proposals(), IMAGE_SIZES, ts);
+    const withTarget = (change: (t: DetectionTarget) => DetectionTarget): DetectionTarget[] =>
+      targets(expected).map(change);
+    const cases: [string, () => unknown, RegExp][] = [
+      ['no targets', () => call(null), /^\[RoIHeads\] targets should not be None in training mode; give every image/],
+      [
+        'no masks',
+        () => call(withTarget(({ boxes, labels }) => ({ boxes, labels }))),
+        /^\[RoIHeads\] Every element of targets should have a masks key; /,
+      ],
+      [
+        'no labels',
+        () => call(withTarget((t) => ({ ...t, labels: undefined }) as unknown as DetectionTarget)),
+        /^\[RoIHeads\] Every element of targets should have a labels key; /,
+      ],
+      [
+        'integer boxes',
+        () => call(withTarget((t) => ({ ...t, boxes: t.boxes.to('int64') }))),
+        /^\[RoIHeads\] target boxes must of float type, instead got int64; convert them with .to\('float32'\)$/,
+      ],
+      [
+        'float labels',
+        () => call(withTarget((t) => ({ ...t, labels: t.labels.to('float32') }))),
+        /^\[RoIHeads\] target labels must of int64 type, instead got float32; convert them with .to\('int64'\)$/,
+      ],
+    ];
+    for (const [name, fn, message] of cases) {
+      it(name, () => assert.throws(fn, { name: 'TypeError', message }));
+    }
   });
 });

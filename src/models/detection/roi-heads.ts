@@ -319,12 +319,13 @@ export class RoIHeads extends Module<
     targets: DetectionTarget[] | null = null,
   ): [Detection[], DetectionLosses] {
     for (const t of targets ?? []) {
-      if (!isFloating(t.boxes.dtype)) {
+      // A missing key is reported by checkTargets, with torchvision's message.
+      if (t.boxes !== undefined && !isFloating(t.boxes.dtype)) {
         throw new TypeError(
           `[RoIHeads] target boxes must of float type, instead got ${t.boxes.dtype}; convert them with .to('float32')`,
         );
       }
-      if (t.labels.dtype !== 'int64') {
+      if (t.labels !== undefined && t.labels.dtype !== 'int64') {
         throw new TypeError(
           `[RoIHeads] target labels must of int64 type, instead got ${t.labels.dtype}; convert them with .to('int64')`,
         );

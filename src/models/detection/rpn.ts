@@ -313,7 +313,7 @@ export class RegionProposalNetwork extends Module<
     if (this.training) {
       if (targets === null) {
         throw new TypeError(
-          "[RegionProposalNetwork] targets should not be None in training mode: pass each image's " +
+          "[RegionProposalNetwork] targets should not be None in training mode; pass each image's " +
             '{ boxes, labels }, or call eval() for proposals only',
         );
       }
