@@ -1,7 +1,7 @@
 /**
- * Images in, tensors out: decoding image files with sharp, and torchvision's preset
- * classification transform (resize the shorter side, centre crop, scale to [0, 1], normalise with
- * ImageNet's mean and std).
+ * Images in, tensors out: decoding image files with sharp (at their own size for detection), and
+ * torchvision's preset classification transform (resize the shorter side, centre crop, scale to
+ * [0, 1], normalise with ImageNet's mean and std).
  */
 import sharp from 'sharp';
 import * as F from '../ops/functional.js';
@@ -44,4 +44,14 @@ export async function cropImage(path: string, preset: Preset): Promise<Uint8Arra
 export async function loadImage(path: string, preset: Preset): Promise<Tensor> {
   const hwc = fromData('uint8', [preset.cropSize, preset.cropSize, 3], await cropImage(path, preset));
   return F.div(F.sub(F.div(F.permute(F.to(hwc, 'float32'), [2, 0, 1]), 255), MEAN), STD);
+}
+
+/** Decodes an image at its own size: RGB bytes [height, width, 3], as detection models take it. */
+export async function readRgb(path: string): Promise<{ rgb: Uint8Array; width: number; height: number }> {
+  const { data, info } = await sharp(path, { failOn: 'error' })
+    .removeAlpha()
+    .toColorspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { rgb: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
 }
