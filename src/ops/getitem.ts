@@ -7,14 +7,15 @@
  * traced shape): on a JS array it is plain JS.
  */
 import { formatShape, numel } from '../tensor/shape.js';
-import type { Tensor, TensorMeta } from '../tensor/tensor.js';
+import { Tensor, type TensorMeta } from '../tensor/tensor.js';
 import { expand } from './expand.js';
 import { describe, expectDType, isMeta } from './helpers/checks.js';
 import type { LoweringContext, Value } from './lowering.js';
 import { newZeros } from './new-zeros.js';
+import { nonzero } from './nonzero.js';
 import { pad, padAt } from './pad.js';
 import type { ArgumentGradients } from './op.js';
-import { defineOp } from './registry.js';
+import { defineOp, getOp } from './registry.js';
 import { reshape } from './reshape.js';
 import { scatterAdd } from './scatter-add.js';
 import { to } from './to.js';
@@ -119,6 +120,12 @@ function inferIndex(x: TensorMeta, index: Index): TensorMeta {
         throw new RangeError(`[getitem] index ${s.index} is out of bounds for dimension ${axis} with size ${size}`);
       }
     } else if (s.kind === 'tensor') {
+      if (s.index.dtype === 'bool') {
+        throw new TypeError(
+          '[getitem] a boolean mask selects as many elements as it has true values, which only running ' +
+            'code knows: index with a mask in eager code, or with F.nonzero(mask) positions',
+        );
+      }
       expectDType('getitem', 'index tensor', s.index, ['int64', 'int32']);
       shape.push(...s.index.shape);
     }
@@ -206,7 +213,35 @@ function indexGradient(grad: Tensor, x: Tensor, index: Index<Tensor>): Tensor {
 }
 
 /**
- * `x[index]`.
+ * `index` with a 1-D boolean mask replaced by the positions where it holds, as torch reads
+ * `x[mask]`; undefined when the index has no mask.
+ */
+function maskAsPositions(x: Tensor, index: Index<Tensor>): Index<Tensor> | undefined {
+  const steps = plan(x.shape.length, index);
+  const mask = steps.find((s) => s.kind === 'tensor' && s.index.dtype === 'bool');
+  if (mask === undefined || mask.kind !== 'tensor') return undefined;
+  const size = x.shape[mask.axis]!;
+  if (mask.index.shape.length !== 1 || mask.index.shape[0] !== size) {
+    throw new RangeError(
+      `[getitem] the shape of the mask ${formatShape(mask.index.shape)} at index ${mask.axis} does not match ` +
+        `the shape of the indexed tensor ${formatShape(x.shape)}; a mask is 1-D, one value per element of its dim`,
+    );
+  }
+  const positions = reshape(nonzero(mask.index), [-1]);
+  return Array.isArray(index) ? index.map((item) => (item === mask.index ? positions : item)) : positions;
+}
+
+/** `x[mask]` eagerly, as `x[positions]`; undefined when the index has no boolean mask. */
+function selectByMask(x: unknown, index: unknown): unknown {
+  if (!(x instanceof Tensor)) return undefined;
+  const positions = maskAsPositions(x, index as Index<Tensor>);
+  // The op by name: its definition cannot refer to its own result.
+  return positions === undefined ? undefined : getOp('getitem')(x, positions);
+}
+
+/**
+ * `x[index]`. A 1-D boolean mask selects the elements where it is true, as torch's `x[mask]`
+ * (torchvision's `boxes[keep]`), in eager code: the result's size depends on the mask's values.
  * @example
  * F.getitem(arange(12).reshape([3, 4]), [slice(1), -1]); // [7, 11]
  */
@@ -217,6 +252,8 @@ export const getitem = defineOp({
     return inferIndex(x, index);
   },
   direct: (x, index) => {
+    const selected = selectByMask(x, index);
+    if (selected !== undefined) return selected as never;
     if (!Array.isArray(x)) return undefined;
     const list = x as unknown as unknown[];
     if (typeof index !== 'number' || !Number.isInteger(index)) {

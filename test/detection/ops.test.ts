@@ -9,6 +9,7 @@ import { compile } from '../../src/fx/compile.js';
 import { exportOnnx } from '../../src/fx/onnx-export.js';
 import { Module } from '../../src/nn/module.js';
 import { F } from '../../src/index.js';
+import { slice } from '../../src/ops/getitem.js';
 import { randn, tensor } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { assertClose, fixtureTensor, loadFixture, type FixtureCase } from '../helpers/compare-with-torch.js';
@@ -181,6 +182,40 @@ describe('nonzero, floor, log2 and the logical ops', () => {
     const mixed = F.logicalAnd(tensor([[2], [0]]), tensor([1, 1, 0]));
     assert.equal(mixed.dtype, 'bool');
     assert.deepEqual([...mixed.data], [1, 1, 0, 0, 0, 0]);
+  });
+});
+
+describe('boolean mask indexing (torch x[mask])', () => {
+  it('selects the rows where the mask holds, with a gradient into them', () => {
+    const boxes = tensor([
+      [0, 0, 1, 1],
+      [1, 1, 2, 2],
+      [2, 2, 3, 3],
+    ]);
+    const keep = tensor([true, false, true]);
+    const kept = boxes.getitem(keep);
+    assert.deepEqual([...kept.shape], [2, 4]);
+    assert.deepEqual([...kept.data], [0, 0, 1, 1, 2, 2, 3, 3]);
+    assert.deepEqual([...boxes.getitem([slice(), tensor([false, true, false, true])]).data], [0, 1, 1, 2, 2, 3]);
+    assert.deepEqual([...boxes.getitem(tensor([false, false, false])).shape], [0, 4]);
+    const grad = inputGrad(
+      boxes,
+      tensor([
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ]),
+      (x) => x.getitem(keep),
+    );
+    assert.deepEqual([...grad.data], [1, 2, 3, 4, 0, 0, 0, 0, 5, 6, 7, 8]);
+  });
+
+  it("raises torch's error for a mask of the wrong length", () => {
+    assert.throws(() => randn([4, 2]).getitem(tensor([true, false, true])), {
+      name: 'RangeError',
+      message:
+        '[getitem] the shape of the mask [3] at index 0 does not match the shape of the indexed tensor [4, 2]; ' +
+        'a mask is 1-D, one value per element of its dim',
+    });
   });
 });
 
