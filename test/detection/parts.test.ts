@@ -330,6 +330,14 @@ describe('MultiScaleRoIAlign', () => {
     );
   });
 
+  it('gives the same rows when every box falls on one level', () => {
+    const pooler = new MultiScaleRoIAlign(['0', '1', '2', '3'], 3, 2, { canonicalScale: 8, canonicalLevel: 4 });
+    const smallest = [F.getitem(boxes[0]!, F.slice(0, 1)), F.getitem(boxes[1]!, F.slice(1, 2))];
+    const out = pooler.call(features, smallest, imageShapes);
+    assertClose(pooler.mapLevels!.call(smallest), tensor([0n, 0n]), exact);
+    assertClose(out, F.indexSelect(fixtureTensor(c, 'out'), 0, tensor([0n, 5n])), { atol: 1e-5 });
+  });
+
   it('pools from a single level directly', () => {
     const single = new MultiScaleRoIAlign(['1'], [2, 3], -1);
     assertClose(

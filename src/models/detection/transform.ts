@@ -197,10 +197,12 @@ export class GeneralizedRCNNTransform extends Module<
     const stride = sizeDivisible;
     maxSize[1] = Math.ceil(maxSize[1]! / stride) * stride;
     maxSize[2] = Math.ceil(maxSize[2]! / stride) * stride;
-    const padded = images.map((img) =>
-      F.pad(img, [0, maxSize[2]! - img.shape[2]!, 0, maxSize[1]! - img.shape[1]!, 0, maxSize[0]! - img.shape[0]!]),
-    );
-    return F.stack(padded, 0);
+    const padded = images.map((img) => {
+      const padding = [0, maxSize[2]! - img.shape[2]!, 0, maxSize[1]! - img.shape[1]!, 0, maxSize[0]! - img.shape[0]!];
+      return padding.every((p) => p === 0) ? img : F.pad(img, padding);
+    });
+    // One image needs no copy into a batch: a new axis is a view.
+    return padded.length === 1 ? F.unsqueeze(padded[0]!, 0) : F.stack(padded, 0);
   }
 
   /**

@@ -125,6 +125,8 @@ export function multiscaleRoiAlign(
     indices.push(idxInLevel);
     results.push(F.roiAlign(perLevelFeature, roisPerLevel, outputSize, options(scales[level]!)));
   });
+  // All boxes on one level: its result is in the boxes' order already.
+  if (results.length === 1) return results[0]!;
   // result[idx_in_level] = ...: the levels' results put back in the boxes' order by the inverse
   // of the permutation that grouped them by level (an argsort of the concatenated indices).
   const grouped = F.cat(indices, 0);
