@@ -29,3 +29,4 @@ export * from './shufflenet-v2.js';
 export * from './maxvit.js';
 export * from './vision-transformer.js';
 export * from './swin-transformer.js';
+export * from './detection/index.js';
