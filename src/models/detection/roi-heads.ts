@@ -147,7 +147,6 @@ export class RoIHeads extends Module<
   mask_roi_pool: RoIPool | null;
   mask_head: Module<[Tensor], Tensor> | null;
   mask_predictor: Module<[Tensor], Tensor> | null;
-  readonly boxSimilarity = boxIou;
   readonly proposalMatcher: Matcher;
   readonly fgBgSampler: BalancedPositiveNegativeSampler;
   readonly boxCoder: BoxCoder;
