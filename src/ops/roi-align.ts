@@ -100,7 +100,7 @@ function roisFromBoxes(boxes: readonly Tensor[]): Tensor {
  * x2, y2) or a list of per-image [Ki, 4] tensors. Each output cell averages samplingRatio x
  * samplingRatio bilinear samples at the centres of a regular grid over its bin; without
  * `aligned`, boxes smaller than one input pixel are grown to one pixel, as torchvision does.
- * Differentiable in `input` for samplingRatio > 0.
+ * Differentiable in `input` (with adaptive sampling only eagerly: it reads the largest grid).
  * @example
  * F.roiAlign(randn([1, 256, 50, 50]), tensor([[0, 4, 4, 36, 36]]), 7, { spatialScale: 0.25, samplingRatio: 2 });
  */

@@ -2,16 +2,16 @@
  * The gradient of roi_align with respect to its input, written with ops, following torchvision's
  * roi_align_backward: every bilinear sample of every bin sends grad * weight / count to its four
  * corner pixels. Sample positions, corner indices and weights are tensors over all boxes at once,
- * and one scatter_add puts them into the flattened input.
+ * and one scatter_add puts them into the flattened input (K * C * h * w * 4 * samples² values).
  *
  * Bilinear weights are separable: a sample at (y, x) weighs row r by wy(r) and column c by wx(c),
  * and torchvision's validity test (-1 <= y <= H and -1 <= x <= W) is a product too. So each axis
  * gives two taps (low and high row or column) per sample, and the four corners are their
  * products.
  */
-import { AutogradError } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { add } from '../add.js';
+import { amax } from '../amax.js';
 import { arange } from '../arange.js';
 import { stack } from '../cat.js';
 import { clamp } from '../clamp.js';
@@ -22,7 +22,9 @@ import { ge } from '../ge.js';
 import { getitem, slice } from '../getitem.js';
 import { le } from '../le.js';
 import { logicalAnd } from '../logical.js';
+import { lt } from '../lt.js';
 import { mul } from '../mul.js';
+import { neg } from '../neg.js';
 import { newZeros } from '../new-zeros.js';
 import { relu } from '../relu.js';
 import { reshape } from '../reshape.js';
@@ -31,16 +33,33 @@ import { sub } from '../sub.js';
 import { to } from '../to.js';
 import { where } from '../where.js';
 
-interface Taps {
+/** Samples per bin along one axis: the fixed ratio, or per box ceil(box size / bins) when adaptive. */
+type Grid = number | Tensor;
+
+interface Axis {
   /** [K, bins, samples, 2]: the low and high row (or column) of each sample, int64. */
   index: Tensor;
-  /** [K, bins, samples, 2]: their weights, zero for a sample outside the input. */
+  /** [K, bins, samples, 2]: their weights, zero for a sample outside the input or past its box's grid. */
   weight: Tensor;
 }
 
-/** torchvision's bilinear_interpolate_gradient along one axis, for positions `at` [K, bins * samples]. */
-function taps(at: Tensor, size: number, bins: number, samples: number): Taps {
-  const inside = to(logicalAnd(ge(at, -1), le(at, size)), at.dtype);
+/**
+ * One axis of torchvision's roi_align_backward for boxes spanning `start` + `binSize` * bins: where
+ * its samples fall (start + ph * bin + (iy + 0.5) * bin / grid, torchvision's order of operations)
+ * and bilinear_interpolate_gradient's taps for them.
+ */
+function axisTaps(start: Tensor, binSize: Tensor, bins: number, samples: number, grid: Grid, size: number): Axis {
+  const column = (t: Tensor): Tensor => reshape(t, [-1, 1, 1]);
+  const bin = reshape(to(arange(bins), start.dtype), [1, bins, 1]);
+  const sample = reshape(to(arange(samples), start.dtype), [1, 1, samples]);
+  const perBox = typeof grid === 'number' ? grid : column(grid);
+  // A box of an empty grid (an empty or inverted box with `aligned`) has no samples: its positions
+  // are computed with a grid of 1, to stay finite, and weigh zero.
+  const divisor = typeof perBox === 'number' ? perBox : clamp(perBox, { min: 1 });
+  const at = add(add(column(start), mul(bin, column(binSize))), div(mul(add(sample, 0.5), column(binSize)), divisor));
+  let inside = logicalAnd(ge(at, -1), le(at, size));
+  if (typeof perBox !== 'number') inside = logicalAnd(inside, lt(sample, perBox));
+  const valid = to(inside, at.dtype);
   const from0 = relu(at);
   const floored = floor(from0);
   // At or past the last row, both taps are the last row, with all the weight on the low one.
@@ -48,18 +67,14 @@ function taps(at: Tensor, size: number, bins: number, samples: number): Taps {
   const low = where(last, size - 1, floored);
   const fraction = where(last, 0, sub(from0, low));
   const high = clamp(add(low, 1), { max: size - 1 });
-  const shape = [at.shape[0]!, bins, samples, 2];
   return {
-    index: reshape(to(stack([low, high], -1), 'int64'), shape),
-    weight: reshape(stack([mul(sub(1, fraction), inside), mul(fraction, inside)], -1), shape),
+    index: to(stack([low, high], -1), 'int64'),
+    weight: stack([mul(sub(1, fraction), valid), mul(fraction, valid)], -1),
   };
 }
 
-/** Sample positions along one axis, [K, bins * samples]: bin centres of a regular grid over each box. */
-function positions(start: Tensor, binSize: Tensor, bins: number, samples: number): Tensor {
-  // Sample iy of bin ph sits at start + (ph + (iy + 0.5) / samples) * binSize = start + (j + 0.5) / samples * binSize.
-  const steps = div(add(to(arange(bins * samples), start.dtype), 0.5), samples);
-  return add(reshape(start, [-1, 1]), mul(reshape(binSize, [-1, 1]), reshape(steps, [1, -1])));
+function ceil(x: Tensor): Tensor {
+  return neg(floor(neg(x)));
 }
 
 export function roiAlignInputGrad(
@@ -69,38 +84,43 @@ export function roiAlignInputGrad(
   [pooledH, pooledW]: [number, number],
   options: { spatialScale: number; samplingRatio: number; aligned: boolean },
 ): Tensor {
-  const { spatialScale, samplingRatio: s, aligned } = options;
-  if (s <= 0) {
-    throw new AutogradError(
-      '[roi_align] backward needs a fixed samplingRatio > 0 (the detection models use 2); ' +
-        'adaptive sampling (samplingRatio -1 or 0) takes a different number of samples per box',
-    );
-  }
+  const { spatialScale, samplingRatio, aligned } = options;
   const [n, c, h, w] = input.shape as [number, number, number, number];
   const k = rois.shape[0]!;
   const column = (i: number): Tensor => getitem(rois, [slice(), i]);
   const offset = aligned ? 0.5 : 0;
-  const extent = (lo: number, hi: number, bins: number): { start: Tensor; binSize: Tensor } => {
+  const extent = (lo: number, hi: number): { start: Tensor; size: Tensor } => {
     const start = sub(mul(column(lo), spatialScale), offset);
     const size = sub(sub(mul(column(hi), spatialScale), offset), start);
     // Without `aligned`, torchvision grows boxes to at least one pixel.
-    return { start, binSize: div(aligned ? size : clamp(size, { min: 1 }), bins) };
+    return { start, size: aligned ? size : clamp(size, { min: 1 }) };
   };
-  const ys = extent(2, 4, pooledH);
-  const xs = extent(1, 3, pooledW);
-  const rows = taps(positions(ys.start, ys.binSize, pooledH, s), h, pooledH, s);
-  const cols = taps(positions(xs.start, xs.binSize, pooledW, s), w, pooledW, s);
-  const rowsAt = (t: Tensor): Tensor => reshape(t, [k, 1, pooledH, s, 2, 1, 1, 1]);
-  const colsAt = (t: Tensor): Tensor => reshape(t, [k, 1, 1, 1, 1, pooledW, s, 2]);
-  const weight = div(mul(rowsAt(rows.weight), colsAt(cols.weight)), s * s);
+  const ys = extent(2, 4);
+  const xs = extent(1, 3);
+  // Adaptive sampling takes ceil(size / bins) samples per bin, per box: the tensors hold the most
+  // any box takes (read once, as torchvision reads sizes), and a box's extra samples weigh zero.
+  const adaptive = samplingRatio <= 0;
+  const gridH: Grid = adaptive ? ceil(div(ys.size, pooledH)) : samplingRatio;
+  const gridW: Grid = adaptive ? ceil(div(xs.size, pooledW)) : samplingRatio;
+  const most = (g: Grid): number => (typeof g === 'number' ? g : k === 0 ? 0 : Math.max(amax(g).item(), 0));
+  const [sh, sw] = [most(gridH), most(gridW)];
+  if (sh === 0 || sw === 0) return newZeros(grad, [n, c, h, w]);
+  const rows = axisTaps(ys.start, div(ys.size, pooledH), pooledH, sh, gridH, h);
+  const cols = axisTaps(xs.start, div(xs.size, pooledW), pooledW, sw, gridW, w);
+  const rowsAt = (t: Tensor): Tensor => reshape(t, [k, 1, pooledH, sh, 2, 1, 1, 1]);
+  const colsAt = (t: Tensor): Tensor => reshape(t, [k, 1, 1, 1, 1, pooledW, sw, 2]);
+  const count =
+    typeof gridH === 'number' || typeof gridW === 'number'
+      ? samplingRatio * samplingRatio
+      : reshape(clamp(mul(gridH, gridW), { min: 1 }), [k, 1, 1, 1, 1, 1, 1, 1]);
+  const weight = div(mul(rowsAt(rows.weight), colsAt(cols.weight)), count);
   const updates = mul(reshape(grad, [k, c, pooledH, 1, 1, pooledW, 1, 1]), weight);
   // Flat positions in the [N, C, H, W] input: ((batch * C + channel) * H + row) * W + column.
   const batch = reshape(to(column(0), 'int64'), [k, 1, 1, 1, 1, 1, 1, 1]);
   const channel = reshape(arange(c), [1, c, 1, 1, 1, 1, 1, 1]);
   const plane = add(mul(rowsAt(rows.index), w), colsAt(cols.index));
   const flat = add(mul(add(mul(batch, c), channel), h * w), plane);
-  const full = updates.shape as number[];
-  const index = reshape(expand(flat, full), [-1]);
+  const index = reshape(expand(flat, [...updates.shape]), [-1]);
   const summed = scatterAdd(newZeros(grad, [n * c * h * w]), 0, index, reshape(updates, [-1]));
   return reshape(summed, [n, c, h, w]);
 }
