@@ -120,6 +120,38 @@ describe('RegionProposalNetwork', () => {
 });
 
 describe('RPNHead', () => {
+  it("has torchvision's state-dict keys and initialisation, and one logit and 4 deltas per anchor", () => {
+    const head = new RPNHead(64, 3, 2);
+    assert.deepEqual(
+      [...head.stateDict()].map(([k, v]) => [k, v.shape]),
+      [
+        ['conv.0.0.weight', [64, 64, 3, 3]],
+        ['conv.0.0.bias', [64]],
+        ['conv.1.0.weight', [64, 64, 3, 3]],
+        ['conv.1.0.bias', [64]],
+        ['cls_logits.weight', [3, 64, 1, 1]],
+        ['cls_logits.bias', [3]],
+        ['bbox_pred.weight', [12, 64, 1, 1]],
+        ['bbox_pred.bias', [12]],
+      ],
+    );
+    // normal_(std=0.01) weights and zero biases, as torchvision.
+    const weight = head.stateDict().get('conv.0.0.weight')!;
+    const std = Math.sqrt(weight.mul(weight).mean().item());
+    assert.ok(Math.abs(std - 0.01) < 0.0005, `std ${std}`);
+    assert.equal(head.stateDict().get('conv.1.0.bias')!.abs().sum().item(), 0);
+    const [logits, deltas] = head.call([zeros([2, 64, 5, 6]), zeros([2, 64, 3, 3])]);
+    assert.deepEqual(
+      [...logits, ...deltas].map((t) => t.shape),
+      [
+        [2, 3, 5, 6],
+        [2, 3, 3, 3],
+        [2, 12, 5, 6],
+        [2, 12, 3, 3],
+      ],
+    );
+  });
+
   it('loads checkpoints from before torchvision 0.13, whose convolution was saved as conv.weight', () => {
     const weights = prefixed(fixtureCase('rpn_inputs'), 'w.head.');
     const old = new Map([...weights].map(([k, v]) => [k.replace(/^conv\.0\.0\./, 'conv.'), v]));
