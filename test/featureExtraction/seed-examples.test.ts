@@ -1,7 +1,8 @@
 /**
  * The seed documents' examples with real torchvision architectures: the API page's resnet18
  * example, the user guide's truncated names and its backbone + FPN (the MaskRCNN setup up to the
- * FPN outputs), and torchvision's equivalence test against a hand-written intermediate-layer getter.
+ * FPN outputs, and the MaskRCNN on it), and torchvision's equivalence test against a hand-written
+ * intermediate-layer getter.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,6 +10,8 @@ import { createFeatureExtractor } from '../../src/featureExtraction/create-featu
 import { featureInfo } from '../../src/featureExtraction/feature-info.js';
 import { Module } from '../../src/nn/module.js';
 import { FeaturePyramidNetwork, LastLevelMaxPool } from '../../src/nn/vision-ops/feature-pyramid-network.js';
+import { MaskRCNN } from '../../src/models/detection/mask-rcnn.js';
+import type { Detection } from '../../src/models/detection/types.js';
 import { resnet18, resnet50 } from '../../src/models/resnet.js';
 import { rand, randn } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
@@ -59,8 +62,12 @@ class Resnet50WithFPN extends Module<[Tensor], Record<string, Tensor>> {
   }
 }
 
+// One backbone for the two tests that use it: drawing ResNet-50's random weights takes seconds.
+let resnet50WithFPN: Resnet50WithFPN | undefined;
+const sharedResnet50WithFPN = (): Resnet50WithFPN => (resnet50WithFPN ??= new Resnet50WithFPN());
+
 test("the user guide's backbone + FPN example gives the FPN's outputs", () => {
-  const model = new Resnet50WithFPN().eval();
+  const model = sharedResnet50WithFPN().eval();
   assert.deepEqual(
     featureInfo(model.body as never, { inputShape: [2, 3, 224, 224] }).map((f) => [f.key, f.shape]),
     [
@@ -81,6 +88,26 @@ test("the user guide's backbone + FPN example gives the FPN's outputs", () => {
       ['pool', [1, 256, 1, 1]],
     ],
   );
+});
+
+test("the user guide's last line: MaskRCNN(Resnet50WithFPN(), num_classes=91) detects on an image", () => {
+  // Small images (minSize) and fewer proposals keep it fast; the random weights give low scores,
+  // so the threshold is lowered to have detections whose structure to check.
+  const options = { numClasses: 91, minSize: 96, maxSize: 128, rpnPostNmsTopNTest: 50, boxScoreThresh: 0.001 };
+  const model = new MaskRCNN(sharedResnet50WithFPN(), { ...options, boxDetectionsPerImg: 4 }).eval();
+  const detections = model.call([rand([3, 60, 80]), rand([3, 40, 30])]) as Detection[];
+  assert.equal(detections.length, 2);
+  detections.forEach((d, i) => {
+    const [h, w] = i === 0 ? [60, 80] : [40, 30];
+    assert.deepEqual([...d.boxes.shape], [4, 4]);
+    assert.deepEqual([d.labels.dtype, ...d.labels.shape], ['int64', 4]);
+    assert.deepEqual([...d.scores.shape], [4]);
+    assert.deepEqual([...d.masks!.shape], [4, 1, h, w]);
+    const boxes = d.boxes.toArray() as number[][];
+    const inside = ([x1, y1, x2, y2]: number[]): boolean =>
+      0 <= x1! && x1! <= x2! && x2! <= w && 0 <= y1! && y1! <= y2! && y2! <= h;
+    assert.ok(boxes.every(inside), `boxes inside the ${w}x${h} image`);
+  });
 });
 
 /** torchvision's IntermediateLayerGetter: runs top-level children in order, returning some of them. */

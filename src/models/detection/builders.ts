@@ -82,9 +82,8 @@ function modelOptions<T extends DetectionWeightsOptions>(options: T): Omit<T, ke
 }
 
 /**
- * torchvision's `fasterrcnn_resnet50_fpn`.
- * @example
- * const model = fasterrcnn_resnet50_fpn({ weights: loadWeights('fasterrcnn_resnet50_fpn_coco-258fb6c6.pth') });
+ * torchvision's `fasterrcnn_resnet50_fpn`; with `weights: loadWeights(file)`, its COCO checkpoint
+ * (fasterrcnn_resnet50_fpn_coco-258fb6c6.pth from torchvision's weights table).
  */
 export function fasterrcnn_resnet50_fpn(options: FasterRCNNBuilderOptions = {}): FasterRCNN {
   const numClasses = numClassesFor(options);
@@ -106,7 +105,13 @@ export function maskrcnn_resnet50_fpn(options: MaskRCNNBuilderOptions = {}): Mas
   );
 }
 
-/** torchvision's `fasterrcnn_mobilenet_v3_large_fpn`: two FPN levels, 15 anchors per position, rpnScoreThresh 0.05. */
+/**
+ * torchvision's `fasterrcnn_mobilenet_v3_large_fpn`: two FPN levels, 15 anchors per position,
+ * rpnScoreThresh 0.05.
+ * @example
+ * const model = fasterrcnn_mobilenet_v3_large_fpn({ numClasses: 3, minSize: 96, maxSize: 128 }).eval();
+ * model.call([rand([3, 80, 96]), rand([3, 64, 64])]); // [{ boxes, labels, scores }, { ... }]
+ */
 export function fasterrcnn_mobilenet_v3_large_fpn(options: FasterRCNNBuilderOptions = {}): FasterRCNN {
   const numClasses = numClassesFor(options);
   const build = (): FasterRCNN => {

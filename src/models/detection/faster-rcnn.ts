@@ -90,8 +90,12 @@ export function backboneOutChannels(backbone: Module): number {
  * Faster R-CNN: `call(images)` in eval mode gives one `{ boxes, labels, scores }` per image;
  * `call(images, targets)` in train mode gives the losses.
  * @example
- * const model = new FasterRCNN(backbone, { numClasses: 91, minSize: 320 }).eval();
- * const [detection] = model.call([image]); // image: [3, H, W] in [0, 1]
+ * import { FasterRCNN, rand, resnetFpnBackbone, type Detection } from 'featurefx';
+ *
+ * const backbone = resnetFpnBackbone({ backboneName: 'resnet18', trainableLayers: 5 });
+ * const model = new FasterRCNN(backbone, { numClasses: 3, minSize: 64, maxSize: 96, boxDetectionsPerImg: 5 }).eval();
+ * const [detection] = model.call([rand([3, 48, 64])]) as Detection[]; // images [3, H, W] in [0, 1]
+ * // detection.boxes [K, 4], detection.labels [K], detection.scores [K], in the image's coordinates
  */
 export class FasterRCNN extends GeneralizedRCNN {
   constructor(backbone: Module, options: FasterRCNNOptions = {}) {

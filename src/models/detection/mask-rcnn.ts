@@ -34,8 +34,12 @@ export interface MaskRCNNOptions extends FasterRCNNOptions {
  * Mask R-CNN: eval-mode detections have `masks` [K, 1, H, W] (probabilities at the image's size);
  * train mode adds `loss_mask`.
  * @example
- * const model = new MaskRCNN(backbone, { numClasses: 91, minSize: 320 }).eval();
- * const [{ boxes, labels, scores, masks }] = model.call([image]) as Detection[];
+ * import { MaskRCNN, rand, resnetFpnBackbone, type Detection } from 'featurefx';
+ *
+ * const backbone = resnetFpnBackbone({ backboneName: 'resnet18', trainableLayers: 5 });
+ * const model = new MaskRCNN(backbone, { numClasses: 3, minSize: 64, maxSize: 96, boxDetectionsPerImg: 5 }).eval();
+ * const [{ boxes, masks }] = model.call([rand([3, 48, 64])]) as Detection[];
+ * // masks: [K, 1, 48, 64], one per box
  */
 export class MaskRCNN extends FasterRCNN {
   constructor(backbone: Module, options: MaskRCNNOptions = {}) {
