@@ -120,6 +120,7 @@ export function multiscaleRoiAlign(
   const results: Tensor[] = [];
   xFiltered.forEach((perLevelFeature, level) => {
     const idxInLevel = wherePositions(F.eq(levels, level));
+    // A level without boxes adds nothing to the result (torchvision pools no boxes there).
     if (idxInLevel.shape[0] === 0) return;
     const roisPerLevel = F.indexSelect(rois, 0, idxInLevel);
     indices.push(idxInLevel);
