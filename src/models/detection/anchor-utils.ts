@@ -41,7 +41,8 @@ export function generateAnchors(scales: readonly number[], aspectRatios: readonl
  * `sizes[i].length * aspectRatios[i].length` anchors per position.
  * @example
  * const gen = new AnchorGenerator([[32], [64]], [[0.5, 1, 2], [0.5, 1, 2]]);
- * const anchors = gen.call(imageList, [p2, p3]); // one [K, 4] tensor per image
+ * const imageList = new ImageList(zeros([1, 3, 64, 64]), [[64, 64]]);
+ * const [anchors] = gen.call(imageList, [zeros([1, 8, 16, 16]), zeros([1, 8, 8, 8])]); // [960, 4]
  */
 export class AnchorGenerator extends Module<[ImageList, Tensor[]], Tensor[]> {
   readonly sizes: number[][];

@@ -44,10 +44,8 @@ export function encodeBoxes(
 
 /**
  * Encodes boxes into the regression targets of the detection heads and decodes predictions back,
- * as torchvision's `BoxCoder`.
- * @example
- * const coder = new BoxCoder([1, 1, 1, 1]);
- * const boxes = coder.decode(deltas, [anchors]); // [N, 1, 4]
+ * as torchvision's `BoxCoder`: `new BoxCoder([1, 1, 1, 1]).decode(deltas, [anchors])` gives [N, 1, 4]
+ * boxes. Like torchvision's `_utils`, this file is internal to the detection models.
  */
 export class BoxCoder {
   /** Limits dw and dh before `exp`: log(1000 / 16), torchvision's default. */
@@ -108,10 +106,8 @@ export class BoxCoder {
 /**
  * Assigns to each prediction (column of an M×N quality matrix, e.g. IoUs of M ground-truth boxes
  * with N predictions) the index of its best ground truth, or BELOW_LOW_THRESHOLD (-1) /
- * BETWEEN_THRESHOLDS (-2), as torchvision's `Matcher`.
- * @example
- * const matcher = new Matcher(0.7, 0.3, true);
- * const matches = matcher.call(boxIou(gtBoxes, anchors)); // int64 [N]
+ * BETWEEN_THRESHOLDS (-2), as torchvision's `Matcher`: `new Matcher(0.7, 0.3, true).call(boxIou(gt,
+ * anchors))` gives int64 [N].
  */
 export class Matcher {
   static readonly BELOW_LOW_THRESHOLD = -1;

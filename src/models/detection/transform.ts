@@ -84,8 +84,8 @@ export interface GeneralizedRCNNTransformOptions {
  * images, padded to a multiple of `sizeDivisible`; `postprocess` maps detections back to the
  * original images. As torchvision's `GeneralizedRCNNTransform`.
  * @example
- * const transform = new GeneralizedRCNNTransform(800, 1333, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
- * const [imageList] = transform.call([image]); // imageList.tensors: [1, 3, 800, 1088]
+ * const transform = new GeneralizedRCNNTransform(800, 1333, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]).eval();
+ * const [imageList] = transform.call([rand([3, 48, 64])]); // tensors [1, 3, 800, 1088], imageSizes [[800, 1066]]
  */
 export class GeneralizedRCNNTransform extends Module<
   [Tensor[], (DetectionTarget[] | null)?],

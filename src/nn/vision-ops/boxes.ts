@@ -22,7 +22,7 @@ export function wherePositions(mask: Tensor): Tensor {
 /**
  * The area of each box, as `torchvision.ops.box_area`.
  * @example
- * boxArea(tensor([[0, 0, 2, 3]])); // [6]
+ * nn.boxArea(tensor([[0, 0, 2, 3]])); // [6]
  */
 export function boxArea(boxes: Tensor): Tensor {
   return F.mul(F.sub(column(boxes, 2), column(boxes, 0)), F.sub(column(boxes, 3), column(boxes, 1)));
@@ -31,7 +31,7 @@ export function boxArea(boxes: Tensor): Tensor {
 /**
  * Pairwise intersection-over-union of [N, 4] and [M, 4] boxes: [N, M], as `torchvision.ops.box_iou`.
  * @example
- * boxIou(tensor([[0, 0, 2, 2]]), tensor([[1, 0, 3, 2]])); // [[1/3]]
+ * nn.boxIou(tensor([[0, 0, 2, 2]]), tensor([[1, 0, 3, 2]])); // [[1/3]]
  */
 export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor {
   const area1 = boxArea(boxes1);
@@ -50,7 +50,7 @@ export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor {
 /**
  * Boxes clipped to an image of `size` = [height, width], as `torchvision.ops.clip_boxes_to_image`.
  * @example
- * clipBoxesToImage(tensor([[-5, 2, 40, 9]]), [8, 32]); // [[0, 2, 32, 8]]
+ * nn.clipBoxesToImage(tensor([[-5, 2, 40, 9]]), [8, 32]); // [[0, 2, 32, 8]]
  */
 export function clipBoxesToImage(boxes: Tensor, size: readonly [number, number]): Tensor {
   const dim = boxes.ndim;
@@ -76,7 +76,8 @@ export function removeSmallBoxes(boxes: Tensor, minSize: number): Tensor {
  * box coordinates go class by class, fewer through one NMS over boxes offset per class; both give
  * torchvision's result.
  * @example
- * batchedNms(boxes, scores, labels, 0.5); // int64 [K]
+ * const boxes = tensor([[0, 0, 10, 10], [1, 1, 11, 11], [0, 0, 10, 10]]);
+ * nn.batchedNms(boxes, tensor([0.9, 0.8, 0.7]), tensor([0n, 0n, 1n]), 0.5); // [0, 2]
  */
 export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor {
   return boxes.numel() > 4000

@@ -147,8 +147,9 @@ export interface MultiScaleRoIAlignOptions {
  * coordinates) from the feature map its size maps to, with scales inferred from the feature and
  * image sizes on the first call.
  * @example
- * const pooler = new MultiScaleRoIAlign(['0', '1', '2', '3'], 7, 2);
- * const pooled = pooler.call(features, [boxes], [[800, 1066]]); // [K, C, 7, 7]
+ * const pooler = new nn.MultiScaleRoIAlign(['0', '1'], 7, 2);
+ * const features = { '0': rand([1, 8, 32, 32]), '1': rand([1, 8, 16, 16]) };
+ * pooler.call(features, [tensor([[4, 4, 60, 40]])], [[128, 128]]); // [1, 8, 7, 7]
  */
 export class MultiScaleRoIAlign extends Module<[Record<string, Tensor>, Tensor[], ImageShape[]], Tensor> {
   readonly featmapNames: string[];
