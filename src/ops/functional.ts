@@ -87,6 +87,7 @@ export { roll } from './roll.js';
 export { newZeros } from './new-zeros.js';
 export { gather } from './gather.js';
 export { scatterAdd } from './scatter-add.js';
+export { indexPut } from './index-put.js';
 export { indexSelect } from './index-select.js';
 export { nonzero } from './nonzero.js';
 export { size } from './size.js';

@@ -60,6 +60,7 @@ declare module '../tensor/tensor.js' {
     expand: Method<typeof F.expand>;
     flatten: Method<typeof F.flatten>;
     getitem: Method<typeof F.getitem>;
+    indexPut: Method<typeof F.indexPut>;
     indexSelect: Method<typeof F.indexSelect>;
     nonzero: Method<typeof F.nonzero>;
     permute: Method<typeof F.permute>;
@@ -121,6 +122,7 @@ const methods: Record<string, unknown> = {
   expand: F.expand,
   flatten: F.flatten,
   getitem: F.getitem,
+  indexPut: F.indexPut,
   indexSelect: F.indexSelect,
   nonzero: F.nonzero,
   permute: F.permute,

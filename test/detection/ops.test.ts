@@ -92,7 +92,7 @@ describe('roi_align', () => {
   });
 });
 
-describe('topk and index_select', () => {
+describe('topk, index_select and index_put', () => {
   for (const c of ofOp('topk')) {
     it(`give torch's values, indices and gradient (${c.name})`, () => {
       const { k, ...rest } = c.params as { k: number; dim?: number; largest?: boolean };
@@ -114,6 +114,24 @@ describe('topk and index_select', () => {
     });
   }
 
+  for (const c of ofOp('index_put')) {
+    it(`index_put gives torch's result and gradients (${c.name})`, () => {
+      const indices = Object.keys(c.t)
+        .filter((name) => name.startsWith('index'))
+        .map((name) => fixtureTensor(c, name));
+      const accumulate = c.params.accumulate as boolean;
+      const input = fixtureTensor(c, 'input').detach();
+      const values = fixtureTensor(c, 'values').detach();
+      input.requiresGrad = true;
+      values.requiresGrad = true;
+      const out = F.indexPut(input, indices, values, accumulate);
+      assertClose(out, fixtureTensor(c, 'out'));
+      F.mul(out, fixtureTensor(c, 'grad_out')).sum().backward();
+      assertClose(input.grad, fixtureTensor(c, 'grad_input'));
+      assertClose(values.grad, fixtureTensor(c, 'grad_values'));
+    });
+  }
+
   it('raise torch errors for k and indices out of range', () => {
     assert.throws(() => F.topk(randn([2, 3]), 4), {
       name: 'RangeError',
@@ -127,6 +145,11 @@ describe('topk and index_select', () => {
     assert.throws(() => F.indexSelect(randn([2, 3]), 0, tensor([[0n]], { dtype: 'int64' })), {
       name: 'RangeError',
       message: '[index_select] index is supposed to be a vector, got shape [1, 1]; flatten it first',
+    });
+    assert.throws(() => F.indexPut(randn([2, 3]), [tensor([0n, 1n], { dtype: 'int64' })], randn([3, 3])), {
+      name: 'RangeError',
+      message:
+        '[index_put] shape mismatch: value tensor of shape [3, 3] cannot be broadcast to indexing result of shape [2, 3]',
     });
   });
 });

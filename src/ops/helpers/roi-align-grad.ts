@@ -2,7 +2,7 @@
  * The gradient of roi_align with respect to its input, written with ops, following torchvision's
  * roi_align_backward: every bilinear sample of every bin sends grad * weight / count to its four
  * corner pixels. Sample positions, corner indices and weights are tensors over all boxes at once,
- * and one scatter_add puts them into the flattened input (K * C * h * w * 4 * samples² values).
+ * and index_put (accumulating) adds them into the input, channels last.
  *
  * Bilinear weights are separable: a sample at (y, x) weighs row r by wy(r) and column c by wx(c),
  * and torchvision's validity test (-1 <= y <= H and -1 <= x <= W) is a product too. So each axis
@@ -13,33 +13,34 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { add } from '../add.js';
 import { amax } from '../amax.js';
 import { arange } from '../arange.js';
-import { stack } from '../cat.js';
 import { clamp } from '../clamp.js';
 import { div } from '../div.js';
-import { expand } from '../expand.js';
 import { floor } from '../floor.js';
 import { ge } from '../ge.js';
 import { getitem, slice } from '../getitem.js';
+import { indexPut } from '../index-put.js';
 import { le } from '../le.js';
 import { logicalAnd } from '../logical.js';
 import { lt } from '../lt.js';
 import { mul } from '../mul.js';
 import { neg } from '../neg.js';
 import { newZeros } from '../new-zeros.js';
+import { permute } from '../permute.js';
 import { relu } from '../relu.js';
 import { reshape } from '../reshape.js';
-import { scatterAdd } from '../scatter-add.js';
 import { sub } from '../sub.js';
 import { to } from '../to.js';
+import { unsqueeze } from '../unsqueeze.js';
 import { where } from '../where.js';
 
 /** Samples per bin along one axis: the fixed ratio, or per box ceil(box size / bins) when adaptive. */
 type Grid = number | Tensor;
 
-interface Axis {
-  /** [K, bins, samples, 2]: the low and high row (or column) of each sample, int64. */
+/** One tap of every sample along an axis, [K, bins, samples] each. */
+interface Tap {
+  /** The row (or column), int64. */
   index: Tensor;
-  /** [K, bins, samples, 2]: their weights, zero for a sample outside the input or past its box's grid. */
+  /** Its weight: zero for a sample outside the input or past its box's grid. */
   weight: Tensor;
 }
 
@@ -48,7 +49,14 @@ interface Axis {
  * its samples fall (start + ph * bin + (iy + 0.5) * bin / grid, torchvision's order of operations)
  * and bilinear_interpolate_gradient's taps for them.
  */
-function axisTaps(start: Tensor, binSize: Tensor, bins: number, samples: number, grid: Grid, size: number): Axis {
+function axisTaps(
+  start: Tensor,
+  binSize: Tensor,
+  bins: number,
+  samples: number,
+  grid: Grid,
+  size: number,
+): [low: Tap, high: Tap] {
   const column = (t: Tensor): Tensor => reshape(t, [-1, 1, 1]);
   const bin = reshape(to(arange(bins), start.dtype), [1, bins, 1]);
   const sample = reshape(to(arange(samples), start.dtype), [1, 1, samples]);
@@ -67,10 +75,10 @@ function axisTaps(start: Tensor, binSize: Tensor, bins: number, samples: number,
   const low = where(last, size - 1, floored);
   const fraction = where(last, 0, sub(from0, low));
   const high = clamp(add(low, 1), { max: size - 1 });
-  return {
-    index: to(stack([low, high], -1), 'int64'),
-    weight: stack([mul(sub(1, fraction), valid), mul(fraction, valid)], -1),
-  };
+  return [
+    { index: to(low, 'int64'), weight: mul(sub(1, fraction), valid) },
+    { index: to(high, 'int64'), weight: mul(fraction, valid) },
+  ];
 }
 
 function ceil(x: Tensor): Tensor {
@@ -107,20 +115,24 @@ export function roiAlignInputGrad(
   if (sh === 0 || sw === 0) return newZeros(grad, [n, c, h, w]);
   const rows = axisTaps(ys.start, div(ys.size, pooledH), pooledH, sh, gridH, h);
   const cols = axisTaps(xs.start, div(xs.size, pooledW), pooledW, sw, gridW, w);
-  const rowsAt = (t: Tensor): Tensor => reshape(t, [k, 1, pooledH, sh, 2, 1, 1, 1]);
-  const colsAt = (t: Tensor): Tensor => reshape(t, [k, 1, 1, 1, 1, pooledW, sw, 2]);
+  const rowsAt = (t: Tensor): Tensor => reshape(t, [k, pooledH, sh, 1, 1]);
+  const colsAt = (t: Tensor): Tensor => reshape(t, [k, 1, 1, pooledW, sw]);
   const count =
     typeof gridH === 'number' || typeof gridW === 'number'
       ? samplingRatio * samplingRatio
-      : reshape(clamp(mul(gridH, gridW), { min: 1 }), [k, 1, 1, 1, 1, 1, 1, 1]);
-  const weight = div(mul(rowsAt(rows.weight), colsAt(cols.weight)), count);
-  const updates = mul(reshape(grad, [k, c, pooledH, 1, 1, pooledW, 1, 1]), weight);
-  // Flat positions in the [N, C, H, W] input: ((batch * C + channel) * H + row) * W + column.
-  const batch = reshape(to(column(0), 'int64'), [k, 1, 1, 1, 1, 1, 1, 1]);
-  const channel = reshape(arange(c), [1, c, 1, 1, 1, 1, 1, 1]);
-  const plane = add(mul(rowsAt(rows.index), w), colsAt(cols.index));
-  const flat = add(mul(add(mul(batch, c), channel), h * w), plane);
-  const index = reshape(expand(flat, [...updates.shape]), [-1]);
-  const summed = scatterAdd(newZeros(grad, [n * c * h * w]), 0, index, reshape(updates, [-1]));
-  return reshape(summed, [n, c, h, w]);
+      : reshape(clamp(mul(gridH, gridW), { min: 1 }), [k, 1, 1, 1, 1]);
+  // Channels last, so that each sample tap adds one C-vector: [K, h, 1, w, 1, C].
+  const binGrad = unsqueeze(unsqueeze(permute(grad, [0, 2, 3, 1]), 2), 4);
+  const batch = reshape(to(column(0), 'int64'), [k, 1, 1, 1, 1]);
+  // One scatter per corner (low or high row, low or high column): four of K * h * w * samples²
+  // C-vectors, rather than all at once.
+  let summed = newZeros(grad, [n, h, w, c]);
+  for (const row of rows) {
+    for (const col of cols) {
+      const weight = div(mul(rowsAt(row.weight), colsAt(col.weight)), count);
+      const values = mul(binGrad, unsqueeze(weight, -1));
+      summed = indexPut(summed, [batch, rowsAt(row.index), colsAt(col.index)], values, true);
+    }
+  }
+  return permute(summed, [0, 3, 1, 2]);
 }
