@@ -6,10 +6,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compile } from '../../src/fx/compile.js';
 import { exportOnnx } from '../../src/fx/onnx-export.js';
+import { compileTrainingStep } from '../../src/fx/training-step.js';
+import { Conv2d } from '../../src/nn/layers/conv.js';
 import { Module } from '../../src/nn/module.js';
 import { F } from '../../src/index.js';
 import { slice } from '../../src/ops/getitem.js';
+import { SGD } from '../../src/optim/sgd.js';
 import { randn, tensor } from '../../src/tensor/creation.js';
+import { manualSeed } from '../../src/tensor/generator.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { assertClose, fixtureTensor, loadFixture, type FixtureCase } from '../helpers/compare-with-torch.js';
 
@@ -252,4 +256,44 @@ it('roi_align and topk trace, compile and export like other ops', () => {
   const compiled = compile(model);
   assertClose(compiled.call(x), model.call(x) as Tensor);
   assert.ok(exportOnnx(model, { inputShape: [2, 3, 6, 6] }).length > 0);
+});
+
+class PooledConv extends Module<[Tensor], Tensor> {
+  declare rois: Tensor;
+  conv = new Conv2d(3, 4, 3, { padding: 1 });
+
+  constructor() {
+    super();
+    this.registerBuffer(
+      'rois',
+      tensor([
+        [0, 1, 1, 9, 7],
+        [1, 3, 0, 6, 6],
+        [0, 2, 2, 3, 3],
+      ]),
+    );
+  }
+
+  override forward(x: Tensor): Tensor {
+    return F.roiAlign(this.conv.call(x), this.rois, 2, { spatialScale: 0.5, samplingRatio: 2 }).flatten(1);
+  }
+}
+
+it("roi_align's gradient rule also runs in a compiled training step, as eagerly", () => {
+  const loss = (out: Tensor, target: Tensor): Tensor => F.mseLoss(out, target);
+  const [x, target] = [randn([2, 3, 6, 6]), randn([3, 16])];
+  manualSeed(0);
+  const compiled = new PooledConv();
+  manualSeed(0);
+  const eager = new PooledConv();
+  compileTrainingStep(compiled, { loss, optimizer: new SGD(compiled.parameters(), { lr: 0.1 }) }).call(x, target);
+  loss(eager.call(x), target).backward();
+  new SGD(eager.parameters(), { lr: 0.1 }).step();
+  assertClose(compiled.conv.weight, eager.conv.weight);
+  manualSeed(0);
+  const initial = new PooledConv().conv.weight;
+  assert.ok(
+    compiled.conv.weight.data.some((v, i) => v !== initial.data[i]),
+    'the step changed the weights',
+  );
 });
