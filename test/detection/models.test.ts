@@ -20,7 +20,7 @@ import { Sequential } from '../../src/nn/layers/containers.js';
 import { Conv2dNormActivation } from '../../src/nn/vision-ops/conv2d-norm-activation.js';
 import { FrozenBatchNorm2d } from '../../src/nn/vision-ops/frozen-batch-norm.js';
 import * as F from '../../src/ops/functional.js';
-import { tensor } from '../../src/tensor/creation.js';
+import { rand, randn, tensor } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { FIXTURES_DIR, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
 
@@ -282,4 +282,28 @@ test('a COCO checkpoint in the older layout loads through the builder, which set
     name: 'RangeError',
     message: "The parameter 'num_classes' expected value 91 but got 2 instead.",
   });
+});
+
+test("weightsBackbone loads the classifier's checkpoint into the backbone, its BatchNorm2d frozen with the same statistics", () => {
+  // Built without drawing weights; the tensors checked get random values.
+  const classifier = skipInit(() => getModel('mobilenet_v3_large'));
+  const weightsBackbone = classifier.stateDict();
+  const checked = ['0.0.weight', '0.1.weight', '0.1.bias', '0.1.running_mean', '0.1.running_var', '16.1.bias'];
+  for (const key of checked)
+    weightsBackbone.get(`features.${key}`)!.copy_(F.add(rand([...weightsBackbone.get(`features.${key}`)!.shape]), 0.5));
+  const model = skipInit(() => getModel('fasterrcnn_mobilenet_v3_large_fpn', { weightsBackbone })) as FasterRCNN;
+  const body = model.stateDict();
+  // The body is the classifier's `features`: features.0.0.weight is backbone.body.0.0.weight.
+  for (const key of checked)
+    assert.deepEqual(
+      [...body.get(`backbone.body.${key}`)!.data],
+      [...weightsBackbone.get(`features.${key}`)!.data],
+      key,
+    );
+  // FrozenBatchNorm2d normalises as the classifier's BatchNorm2d in eval mode (up to their eps).
+  const bn = classifier.getSubmodule('features.0.1').eval();
+  const frozen = model.getSubmodule('backbone.body.0.1');
+  assert.ok(frozen instanceof FrozenBatchNorm2d);
+  const x = randn([1, 16, 4, 4]);
+  assertClose(frozen.call(x), bn.call(x) as Tensor, { rtol: 1e-2, atol: 1e-3 });
 });
