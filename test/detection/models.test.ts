@@ -307,3 +307,27 @@ test("weightsBackbone loads the classifier's checkpoint into the backbone, its B
   const x = randn([1, 16, 4, 4]);
   assertClose(frozen.call(x), bn.call(x) as Tensor, { rtol: 1e-2, atol: 1e-3 });
 });
+
+test("FasterRCNN and MaskRCNN refuse torchvision's bad constructor arguments with its messages", () => {
+  const backbone = tinyBackbone();
+  assert.throws(() => new FasterRCNN(backbone), {
+    name: 'RangeError',
+    message: 'num_classes should not be None when box_predictor is not specified',
+  });
+  assert.throws(() => new FasterRCNN(backbone, { numClasses: 3, boxPredictor: new FastRCNNPredictor(8, 3) }), {
+    name: 'RangeError',
+    message: 'num_classes should be None when box_predictor is specified',
+  });
+  assert.throws(() => new MaskRCNN(backbone, { numClasses: 3, maskPredictor: new MaskRCNNPredictor(8, 8, 3) }), {
+    name: 'RangeError',
+    message: 'num_classes should be None when mask_predictor is specified',
+  });
+  assert.throws(() => new FasterRCNN(new Sequential(), { numClasses: 3 }), {
+    name: 'TypeError',
+    message: /^backbone should contain an attribute out_channels/,
+  });
+  assert.throws(() => new FasterRCNN(backbone, { numClasses: 3, rpnAnchorGenerator: backbone as never }), {
+    name: 'TypeError',
+    message: 'rpn_anchor_generator should be of type AnchorGenerator or None instead of BackboneWithFPN',
+  });
+});
