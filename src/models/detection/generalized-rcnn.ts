@@ -5,7 +5,7 @@
  */
 import { Module } from '../../nn/module.js';
 import * as F from '../../ops/functional.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 import type { ImageSize } from './image-list.js';
 import type { RoIHeads } from './roi-heads.js';
 import type { RegionProposalNetwork } from './rpn.js';
@@ -47,7 +47,7 @@ export class GeneralizedRCNN extends Module<[Tensor[], DetectionTarget[]?], Dete
     const [imageList, transformedTargets] = this.transform.call(images, targets ?? null);
     transformedTargets?.forEach(checkDegenerateBoxes);
     let features = this.backbone.call(imageList.tensors) as Record<string, Tensor> | Tensor;
-    if (!isRecord(features)) features = { '0': features };
+    if (features instanceof Tensor) features = { '0': features };
     const [proposals, proposalLosses] = this.rpn.call(imageList, features, transformedTargets);
     const [detections, detectorLosses] = this.roi_heads.call(
       features,
@@ -60,16 +60,11 @@ export class GeneralizedRCNN extends Module<[Tensor[], DetectionTarget[]?], Dete
   }
 }
 
-function isRecord(value: Record<string, Tensor> | Tensor): value is Record<string, Tensor> {
-  return typeof value === 'object' && value.constructor === Object;
-}
-
 function checkBoxesShape(boxes: unknown): void {
-  if (!(typeof boxes === 'object' && boxes !== null && 'ndim' in boxes && 'shape' in boxes))
+  if (!(boxes instanceof Tensor))
     throw new TypeError(`Expected target boxes to be of type Tensor, got ${typeof boxes}.`);
-  const t = boxes as Tensor;
-  if (t.ndim !== 2 || t.shape[1] !== 4)
-    throw new RangeError(`Expected target boxes to be a tensor of shape [N, 4], got [${t.shape.join(', ')}].`);
+  if (boxes.ndim !== 2 || boxes.shape[1] !== 4)
+    throw new RangeError(`Expected target boxes to be a tensor of shape [N, 4], got [${boxes.shape.join(', ')}].`);
 }
 
 /** Refuses boxes with x2 <= x1 or y2 <= y1, naming the first, as torchvision does. */
