@@ -24,7 +24,7 @@ export { einsum } from './einsum.js';
 export { eq } from './eq.js';
 export { erf } from './erf.js';
 export { exp } from './exp.js';
-export { floor } from './floor.js';
+export { ceil, floor, round } from './rounding.js';
 export { floordiv } from './floordiv.js';
 export { ge } from './ge.js';
 export { gelu, type GeluOptions } from './gelu.js';

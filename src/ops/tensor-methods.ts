@@ -26,6 +26,7 @@ declare module '../tensor/tensor.js' {
     eq: Method<typeof F.eq>;
     erf: Method<typeof F.erf>;
     exp: Method<typeof F.exp>;
+    ceil: Method<typeof F.ceil>;
     floor: Method<typeof F.floor>;
     ge: Method<typeof F.ge>;
     gt: Method<typeof F.gt>;
@@ -47,6 +48,7 @@ declare module '../tensor/tensor.js' {
     neg: Method<typeof F.neg>;
     pow: Method<typeof F.pow>;
     relu: Method<typeof F.relu>;
+    round: Method<typeof F.round>;
     sigmoid: Method<typeof F.sigmoid>;
     softmax: Method<typeof F.softmax>;
     sqrt: Method<typeof F.sqrt>;
@@ -88,6 +90,7 @@ const methods: Record<string, unknown> = {
   eq: F.eq,
   erf: F.erf,
   exp: F.exp,
+  ceil: F.ceil,
   floor: F.floor,
   ge: F.ge,
   gt: F.gt,
@@ -109,6 +112,7 @@ const methods: Record<string, unknown> = {
   neg: F.neg,
   pow: F.pow,
   relu: F.relu,
+  round: F.round,
   sigmoid: F.sigmoid,
   softmax: F.softmax,
   sqrt: F.sqrt,

@@ -158,7 +158,7 @@ describe('topk, index_select and index_put', () => {
   });
 });
 
-describe('nonzero, floor, log2 and the logical ops', () => {
+describe('nonzero, rounding, log2 and the logical ops', () => {
   it('nonzero gives the positions of non-zero elements, one row each, in row-major order', () => {
     const positions = F.nonzero(
       tensor([
@@ -176,10 +176,14 @@ describe('nonzero, floor, log2 and the logical ops', () => {
     });
   });
 
-  it('floor has a zero gradient; log2 is exact at powers of two', () => {
+  it('floor, ceil and round have a zero gradient; log2 is exact at powers of two', () => {
     const x = tensor([1.5, -0.5, 2]);
     assert.deepEqual([...F.floor(x).data], [1, -1, 2]);
     assert.deepEqual([...inputGrad(x, tensor([1, 1, 1]), (t) => t.floor()).data], [0, 0, 0]);
+    assert.deepEqual([...F.ceil(x).data], [2, -0, 2]);
+    // Halves to even, as torch.round.
+    assert.deepEqual([...F.round(tensor([0.5, 1.5, -2.5, 2.4])).data], [0, 2, -2, 2]);
+    assert.deepEqual([...inputGrad(x, tensor([1, 1, 1]), (t) => t.round().add(t.ceil())).data], [0, 0, 0]);
     const powers = tensor([1 / 1024, 0.125, 1, 8, 1024, 2 ** 20]);
     assert.deepEqual([...F.log2(powers).data], [-10, -3, 0, 3, 10, 20]);
     assertClose(inputGrad(tensor([2, 4]), tensor([1, 1]), F.log2), tensor([1 / (2 * Math.LN2), 1 / (4 * Math.LN2)]));

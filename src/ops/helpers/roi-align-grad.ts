@@ -15,7 +15,6 @@ import { amax } from '../amax.js';
 import { arange } from '../arange.js';
 import { clamp } from '../clamp.js';
 import { div } from '../div.js';
-import { floor } from '../floor.js';
 import { ge } from '../ge.js';
 import { getitem, slice } from '../getitem.js';
 import { indexPut } from '../index-put.js';
@@ -23,10 +22,10 @@ import { le } from '../le.js';
 import { logicalAnd } from '../logical.js';
 import { lt } from '../lt.js';
 import { mul } from '../mul.js';
-import { neg } from '../neg.js';
 import { newZeros } from '../new-zeros.js';
 import { permute } from '../permute.js';
 import { relu } from '../relu.js';
+import { ceil, floor } from '../rounding.js';
 import { reshape } from '../reshape.js';
 import { sub } from '../sub.js';
 import { to } from '../to.js';
@@ -79,10 +78,6 @@ function axisTaps(
     { index: to(low, 'int64'), weight: mul(sub(1, fraction), valid) },
     { index: to(high, 'int64'), weight: mul(fraction, valid) },
   ];
-}
-
-function ceil(x: Tensor): Tensor {
-  return neg(floor(neg(x)));
 }
 
 export function roiAlignInputGrad(
