@@ -152,25 +152,36 @@ export function resnetFpnExtractor(
   });
 }
 
-export interface ResnetFpnBackboneOptions extends ExtractorOptions {
+export interface ResnetFpnBackboneOptions {
   /** A ResNet by torchvision's name: resnet18 ... resnet152, resnext*, wide_resnet*. */
   backboneName: string;
   /** The classifier's ImageNet state dict (torchvision downloads it by enum; featurefx takes the tensors). */
   weights?: StateDict | null;
-  /** The backbone's norm layer (default FrozenBatchNorm2d). */
-  backboneNormLayer?: NormLayer;
+  /** The backbone's norm layer (default FrozenBatchNorm2d), in place of its BatchNorm2d. */
+  normLayer?: NormLayer;
   /** Default 3. */
   trainableLayers?: number;
+  returnedLayers?: readonly number[];
+  extraBlocks?: ExtraFPNBlock | null;
 }
 
-/** torchvision's `resnet_fpn_backbone`: a ResNet by name, its norm layers replaced, under an FPN. */
+/**
+ * torchvision's `resnet_fpn_backbone`: a ResNet by name, its norm layers replaced, under an FPN.
+ * @example
+ * const backbone = resnetFpnBackbone({ backboneName: 'resnet18', trainableLayers: 5 });
+ * backbone.call(rand([1, 3, 64, 64])); // { '0': [1, 256, 16, 16], ..., '3': [1, 256, 2, 2], pool: [1, 256, 1, 1] }
+ */
 export function resnetFpnBackbone(options: ResnetFpnBackboneOptions): BackboneWithFPN {
   const backbone = getModelEntry(options.backboneName).build();
   if (!(backbone instanceof ResNet))
     throw new RangeError(`[resnetFpnBackbone] backboneName must name a ResNet, got '${options.backboneName}'`);
   if (options.weights != null) backbone.loadStateDict(options.weights);
-  replaceBatchNorm(backbone, options.backboneNormLayer ?? frozenBatchNorm);
-  return resnetFpnExtractor(backbone, options.trainableLayers ?? 3, options);
+  replaceBatchNorm(backbone, options.normLayer ?? frozenBatchNorm);
+  const { returnedLayers, extraBlocks } = options;
+  return resnetFpnExtractor(backbone, options.trainableLayers ?? 3, {
+    ...(returnedLayers === undefined ? {} : { returnedLayers }),
+    ...(extraBlocks === undefined ? {} : { extraBlocks }),
+  });
 }
 
 /**
