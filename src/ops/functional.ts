@@ -99,7 +99,7 @@ export { squeeze, unsqueeze } from './unsqueeze.js';
 
 // Detection ops (torchvision.ops).
 export { nms } from './nms.js';
-export { roiAlign, roiAlignRois, type RoiAlignOptions } from './roi-align.js';
+export { roiAlign, type RoiAlignOptions } from './roi-align.js';
 
 // Tracing support: what torch.fx records for attribute reads.
 export { getattr } from './getattr.js';
