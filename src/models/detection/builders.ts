@@ -170,6 +170,7 @@ const FASTER_RCNN_OPTIONS = [
   'bboxRegWeights',
   'sizeDivisible',
   'fixedSize',
+  'skipResize',
 ];
 const OBJECT_DETECTION = { kind: 'objectDetection' } as const;
 

@@ -62,8 +62,10 @@ export interface FasterRCNNOptions {
   bboxRegWeights?: readonly [number, number, number, number] | null;
   /** GeneralizedRCNNTransform's: batch padding to a multiple of this (default 32). */
   sizeDivisible?: number;
-  /** GeneralizedRCNNTransform's: resize to exactly minSize (default false). */
+  /** GeneralizedRCNNTransform's: resize every image to this [width, height] instead. */
   fixedSize?: readonly [number, number] | null;
+  /** GeneralizedRCNNTransform's: leave train-mode images at their size (torchvision's `_skip_resize`). */
+  skipResize?: boolean;
 }
 
 /** torchvision's default anchors: one size per FPN level, three aspect ratios. */
@@ -146,7 +148,7 @@ export class FasterRCNN extends GeneralizedRCNN {
       o.maxSize ?? 1333,
       o.imageMean ?? [0.485, 0.456, 0.406],
       o.imageStd ?? [0.229, 0.224, 0.225],
-      { sizeDivisible: o.sizeDivisible ?? 32, fixedSize: o.fixedSize ?? null },
+      { sizeDivisible: o.sizeDivisible ?? 32, fixedSize: o.fixedSize ?? null, skipResize: o.skipResize ?? false },
     );
     super(backbone, rpn, roiHeads, transform);
   }
