@@ -189,12 +189,20 @@ interface KeyList {
   keys: string[];
   shapes: number[][];
   frozen: string[];
+  /** The stages the FPN takes, as the body's (IntermediateLayerGetter's) returnLayers. */
+  return_layers: Record<string, string>;
 }
 
 function layout(model: FasterRCNN): KeyList {
   const sd = model.stateDict();
   const frozen = [...model.namedParameters()].filter(([, p]) => !p.requiresGrad).map(([n]) => n);
-  return { keys: [...sd.keys()], shapes: [...sd.values()].map((t) => [...t.shape]), frozen };
+  const returnLayers = { ...(model.backbone as BackboneWithFPN).body.returnLayers };
+  return {
+    keys: [...sd.keys()],
+    shapes: [...sd.values()].map((t) => [...t.shape]),
+    frozen,
+    return_layers: returnLayers,
+  };
 }
 
 const ZOO = {
