@@ -1,5 +1,5 @@
 import { formatShape } from '../tensor/shape.js';
-import type { Tensor, TensorMeta } from '../tensor/tensor.js';
+import { Tensor, type TensorMeta } from '../tensor/tensor.js';
 import { add } from './add.js';
 import { cat } from './cat.js';
 import { describe, expectFloat, expectRank, expectSameDType, expectTensor, pair } from './helpers/checks.js';
@@ -15,6 +15,24 @@ export interface RoiAlignOptions {
   samplingRatio?: number;
   /** Shift boxes by -0.5 pixel, to align them with the pixel centres (default false). */
   aligned?: boolean;
+}
+
+/**
+ * Eager calls check the batch indices, which ONNX Runtime would refuse with a message naming
+ * neither the op nor the fix (torchvision reads past the input).
+ */
+function checkBatchIndices(rois: Tensor, batch: number): void {
+  const data = rois.data as Float32Array | Float64Array;
+  for (let k = 0; k < rois.shape[0]!; k++) {
+    // Read as an integer by truncation, as torchvision and ONNX's Cast do.
+    const index = data[k * 5]!;
+    if (!(Math.trunc(index) >= 0 && Math.trunc(index) < batch)) {
+      throw new RangeError(
+        `[roi_align] box ${k} has batch index ${index}, but input has a batch of ${batch}; ` +
+          `the first column of boxes must be an image index in [0, ${batch})`,
+      );
+    }
+  }
 }
 
 function resolveOptions(options: RoiAlignOptions): Required<RoiAlignOptions> {
@@ -53,6 +71,7 @@ export const roiAlignRois = defineOp({
     expectSameDType('roi_align', { input, boxes: rois });
     const [h, w] = pair('roi_align', 'outputSize', outputSize, 1);
     resolveOptions(options);
+    if (rois instanceof Tensor) checkBatchIndices(rois, input.shape[0]!);
     return { dtype: input.dtype, shape: [rois.shape[0]!, input.shape[1]!, h, w] };
   },
   lower: (ctx, input, rois, outputSize, options = {}) => {
@@ -110,6 +129,11 @@ export function roiAlign(
   outputSize: number | readonly [number, number],
   options: RoiAlignOptions = {},
 ): Tensor {
+  if (Array.isArray(boxes) && boxes.length > (input.shape[0] ?? 0)) {
+    throw new RangeError(
+      `[roi_align] boxes is a list of ${boxes.length} per-image tensors, but input has a batch of ${input.shape[0]}`,
+    );
+  }
   const rois = Array.isArray(boxes) ? roisFromBoxes(boxes as readonly Tensor[]) : (boxes as Tensor);
   return roiAlignRois(input, rois, outputSize, options);
 }

@@ -89,6 +89,27 @@ describe('roi_align', () => {
       message:
         '[roi_align] the shape of the tensor in the boxes list is not correct as List[Tensor[L, 4]], got [3, 5] at boxes[0]',
     });
+    assert.throws(
+      () =>
+        F.roiAlign(
+          randn([2, 2, 4, 4]),
+          tensor([
+            [0, 0, 0, 1, 1],
+            [2, 0, 0, 1, 1],
+          ]),
+          2,
+        ),
+      {
+        name: 'RangeError',
+        message:
+          '[roi_align] box 1 has batch index 2, but input has a batch of 2; ' +
+          'the first column of boxes must be an image index in [0, 2)',
+      },
+    );
+    assert.throws(() => F.roiAlign(randn([1, 2, 4, 4]), [randn([1, 4]), randn([1, 4])], 2), {
+      name: 'RangeError',
+      message: '[roi_align] boxes is a list of 2 per-image tensors, but input has a batch of 1',
+    });
     assert.throws(() => F.roiAlign(randn([1, 2, 4, 4]), randn([1, 5]), 2, { samplingRatio: -2 }), {
       name: 'RangeError',
       message: '[roi_align] samplingRatio must be an integer >= -1, got -2',
