@@ -15,7 +15,8 @@ export interface TopkOptions {
   sorted?: boolean;
 }
 
-function resolve(x: TensorMeta, k: number, options: TopkOptions): { axis: number; k: number } {
+/** The axis topk selects along, after torch's checks of k. */
+function checkedAxis(x: TensorMeta, k: number, options: TopkOptions): number {
   if (typeof k !== 'number' || !Number.isInteger(k))
     throw new TypeError(`[topk] k must be an integer, got ${describe(k)}`);
   const axis = normalizeDim(options.dim ?? -1, x.shape.length, 'topk');
@@ -26,14 +27,14 @@ function resolve(x: TensorMeta, k: number, options: TopkOptions): { axis: number
         `k must be between 0 and ${size}`,
     );
   }
-  return { axis, k };
+  return axis;
 }
 
 function infer(x: TensorMeta, k: number, options: TopkOptions = {}): TensorMeta[] {
   expectTensor('topk', 'input', x);
   if (x.shape.length === 0)
     throw new RangeError('[topk] input must have at least one dim, got a 0-D tensor; use x.reshape([1])');
-  const { axis } = resolve(x, k, options);
+  const axis = checkedAxis(x, k, options);
   const shape = x.shape.map((d, i) => (i === axis ? k : d));
   return [
     { dtype: x.dtype, shape },
