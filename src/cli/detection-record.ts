@@ -28,23 +28,6 @@ export interface DetectionRecord {
   masks?: MaskRle[];
 }
 
-/** The first `count` rows of a detection (detections come sorted by score). */
-export function firstDetections(detection: Detection, count: number): Detection {
-  const head = (t: Tensor): Tensor => F.getitem(t, [F.slice(0, count)]);
-  const kept: Detection = {
-    boxes: head(detection.boxes),
-    labels: head(detection.labels),
-    scores: head(detection.scores),
-  };
-  if (detection.masks !== undefined) kept.masks = head(detection.masks);
-  return kept;
-}
-
-/** How many detections score at least `threshold`. */
-export function countAtLeast(scores: Tensor, threshold: number): number {
-  return Number(F.sum(F.to(F.ge(scores, threshold), 'int64')).item());
-}
-
 /**
  * COCO RLEs of masks [K, 1, H, W]: the run boundaries are found with ops (where a pixel differs
  * from the one before it in column-major order), so JavaScript only subtracts positions.

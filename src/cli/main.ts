@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `featurefx` command: list a model's nodes, extract features from images, merge shards,
- * export ONNX, visualise feature maps, draw Grad-CAM maps.
+ * export ONNX, visualise feature maps, draw Grad-CAM maps, detect objects.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,7 @@ import { skipInit } from '../nn/init.js';
 import * as nn from '../nn/index.js';
 import { setNumThreads } from '../runtime/threads.js';
 import { readCatalogue } from './catalogue.js';
+import { detect } from './detect.js';
 import { extract } from './extract.js';
 import { gradcam } from './gradcam.js';
 import { merge } from './merge.js';
@@ -30,6 +31,12 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
+}
+
+function scoreThreshold(value: string): number {
+  const s = Number(value);
+  if (value.trim() === '' || !(s >= 0 && s <= 1)) throw new InvalidArgumentError('expected a score from 0 to 1');
+  return s;
 }
 
 function nonNegativeInt(value: string): number {
@@ -186,6 +193,44 @@ program
   .requiredOption('--out <file>', 'the .png file to write')
   .action((name: string, image: string, o: { node: string; class?: number; weights?: string; out: string }) =>
     gradcam(name, image, { node: o.node, classIndex: o.class, weights: o.weights, out: o.out }),
+  );
+
+program
+  .command('detect <model> <images...>')
+  .description('detect objects (Faster/Mask R-CNN): <image>.json and <image>.png with boxes and masks drawn, per image')
+  .option('--weights <file>', 'a .pth or .safetensors state dict (random weights otherwise)')
+  .option('--score <s>', "keep detections scoring above this (the model's boxScoreThresh)", scoreThreshold, 0.5)
+  .option(
+    '--max-detections <n>',
+    "detections per image at most (the model's boxDetectionsPerImg, default 100)",
+    positiveInt,
+  )
+  .option('--batch <n>', 'images per model call', positiveInt, 2)
+  .option(
+    '--min-size <n>',
+    "the model's resize: the shorter side's length (the model's default otherwise)",
+    positiveInt,
+  )
+  .option('--max-size <n>', "the model's resize: the longer side's limit (the model's default otherwise)", positiveInt)
+  .option('--num-classes <n>', 'classes of the checkpoint, background included (default 91, COCO)', positiveInt)
+  .option('--no-compile', 'run the backbone eagerly (compiled by default)')
+  .requiredOption('--out <dir>', 'output folder (new, or without the files this run writes)')
+  .action(
+    async (
+      name: string,
+      images: string[],
+      o: {
+        weights?: string;
+        score: number;
+        batch: number;
+        minSize?: number;
+        maxSize?: number;
+        numClasses?: number;
+        maxDetections?: number;
+        compile: boolean;
+        out: string;
+      },
+    ) => detect(name, images, o),
   );
 
 program

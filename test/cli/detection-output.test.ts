@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { drawDetections } from '../../src/cli/detection-drawing.js';
-import { countAtLeast, detectionRecord, encodeMasks, firstDetections } from '../../src/cli/detection-record.js';
+import { detectionRecord, encodeMasks } from '../../src/cli/detection-record.js';
 import type { Detection } from '../../src/models/detection/types.js';
 import { fromData, rand, tensor } from '../../src/tensor/creation.js';
 
@@ -54,27 +54,26 @@ test('masks become COCO RLE of mask > 0.5, a set first pixel giving an empty fir
   assert.deepEqual(rles[3]!.counts, [H * W]);
 });
 
-test('the record keeps the detections scoring at least the threshold, with COCO names', () => {
-  const detection = standIn();
-  const kept = firstDetections(detection, countAtLeast(detection.scores, 0.6));
+test('the record lists the detections with their names, masks as RLE', () => {
   const names = ['__background__', 'person'];
   const record = detectionRecord(
-    kept,
+    standIn(),
     { image: '/x/a.png', width: W, height: H, model: 'maskrcnn_resnet50_fpn', scoreThreshold: 0.6 },
     (l) => names[l] ?? `class ${l}`,
   );
   assert.deepEqual(record.boxes, [
     [1, 1, 4, 3],
     [0.5, 0, 6.5, 5],
+    [2, 2, 3, 3],
   ]);
-  assert.deepEqual(record.labels, [1, 18]);
-  assert.deepEqual(record.label_names, ['person', 'class 18']);
+  assert.deepEqual(record.labels, [1, 18, 12]);
+  assert.deepEqual(record.label_names, ['person', 'class 18', 'class 12']);
   assert.deepEqual(
     record.scores.map((s) => Math.round(s * 100) / 100),
-    [0.9, 0.6],
+    [0.9, 0.6, 0.2],
   );
-  assert.equal(record.masks?.length, 2);
-  assert.equal(countAtLeast(detection.scores, 0.95), 0);
+  assert.equal(record.masks?.length, 3);
+  assert.equal(record.score_threshold, 0.6);
 });
 
 test('the drawing is the image at its size, coloured where a box or a mask is, untouched elsewhere', async () => {

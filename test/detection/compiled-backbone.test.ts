@@ -10,25 +10,34 @@ import { Conv2d } from '../../src/nn/layers/conv.js';
 import { Module } from '../../src/nn/module.js';
 import { FeaturePyramidNetwork, LastLevelMaxPool } from '../../src/nn/vision-ops/feature-pyramid-network.js';
 import { CompiledBackbone, compileBackbone } from '../../src/models/detection/compiled-backbone.js';
+import { FastRCNNPredictor, TwoMLPHead } from '../../src/models/detection/faster-rcnn.js';
+import { MaskRCNN, MaskRCNNHeads, MaskRCNNPredictor } from '../../src/models/detection/mask-rcnn.js';
+import type { Detection } from '../../src/models/detection/types.js';
+import { noGrad } from '../../src/autograd/grad-mode.js';
 import * as F from '../../src/ops/functional.js';
-import { randn } from '../../src/tensor/creation.js';
+import { rand, randn } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { assertClose } from '../helpers/compare-with-torch.js';
 
-/** Two stride-2 stages with BatchNorm, as a classifier's stages under an FPN. */
+/** Four stride-2 stages, the first with BatchNorm, as a classifier's stages under an FPN. */
 class TinyBody extends Module<[Tensor], Record<string, Tensor>> {
   conv1 = new Conv2d(3, 8, 3, { stride: 2, padding: 1 });
   bn1 = new BatchNorm2d(8);
-  conv2 = new Conv2d(8, 16, 3, { stride: 2, padding: 1 });
+  conv2 = new Conv2d(8, 8, 3, { stride: 2, padding: 1 });
+  conv3 = new Conv2d(8, 16, 3, { stride: 2, padding: 1 });
+  conv4 = new Conv2d(16, 16, 3, { stride: 2, padding: 1 });
   forward(x: Tensor): Record<string, Tensor> {
     const c1 = F.relu(this.bn1.call(this.conv1.call(x)));
-    return { '0': c1, '1': F.relu(this.conv2.call(c1)) };
+    const c2 = F.relu(this.conv2.call(c1));
+    const c3 = F.relu(this.conv3.call(c2));
+    return { '0': c1, '1': c2, '2': c3, '3': F.relu(this.conv4.call(c3)) };
   }
 }
 
+/** Five maps ('0'-'3', 'pool') as torchvision's ResNet-FPN gives, so the detectors' defaults fit. */
 class TinyBackbone extends Module<[Tensor], Record<string, Tensor>> {
   body = new TinyBody();
-  fpn = new FeaturePyramidNetwork([8, 16], 8, { extraBlocks: new LastLevelMaxPool() });
+  fpn = new FeaturePyramidNetwork([8, 8, 16, 16], 8, { extraBlocks: new LastLevelMaxPool() });
   readonly outChannels = 8;
   forward(x: Tensor): Record<string, Tensor> {
     return this.fpn.call(this.body.call(x));
@@ -65,7 +74,7 @@ test('the compiled backbone gives the eager maps at two image sizes from one ses
     const x = randn(shape);
     const expected = eager.call(x);
     const got = model.call(x);
-    assert.deepEqual(Object.keys(got), ['0', '1', 'pool']);
+    assert.deepEqual(Object.keys(got), ['0', '1', '2', '3', 'pool']);
     for (const key of Object.keys(expected)) assertClose(got[key]!, expected[key]!, { atol: 1e-5, rtol: 1e-5 });
   }
   assert.equal(model.backbone.compiled.sessionCount, 1, 'the FPN takes its sizes from the graph');
@@ -90,4 +99,31 @@ test('in train mode the backbone runs eagerly, so gradients reach its weights', 
     .call(randn([1, 3, 16, 16]));
   F.sum(maps['0']!).backward();
   assert.ok(eager.fpn.layer_blocks.at(0).parameters()[0]!.grad !== null);
+});
+
+test('a Mask R-CNN with its backbone compiled gives the eager detections and masks, for images of two sizes', () => {
+  // Small heads and few proposals keep it fast; score 0 keeps every detection random weights give.
+  const model = new MaskRCNN(new TinyBackbone(), {
+    minSize: 64,
+    maxSize: 96,
+    rpnPostNmsTopNTest: 100,
+    boxScoreThresh: 0,
+    boxDetectionsPerImg: 20,
+    boxHead: new TwoMLPHead(8 * 7 * 7, 32),
+    boxPredictor: new FastRCNNPredictor(32, 3),
+    maskHead: new MaskRCNNHeads(8, [8, 8], 1),
+    maskPredictor: new MaskRCNNPredictor(8, 8, 3),
+  }).eval();
+  const images = [rand([3, 48, 64]), rand([3, 60, 40])];
+  const eager = noGrad(() => model.call(images)) as Detection[];
+  const compiled = noGrad(() => compileBackbone(model).call(images)) as Detection[];
+  assert.ok(model.backbone instanceof CompiledBackbone);
+  compiled.forEach((got, i) => {
+    const expected = eager[i]!;
+    assert.equal(expected.scores.shape[0], 20, 'random weights give detections at score 0');
+    assert.deepEqual([...got.labels.data], [...expected.labels.data]);
+    assertClose(got.boxes, expected.boxes, { atol: 1e-3, rtol: 0 });
+    assertClose(got.scores, expected.scores, { atol: 1e-5, rtol: 0 });
+    assertClose(got.masks!, expected.masks!, { atol: 1e-4, rtol: 0 });
+  });
 });

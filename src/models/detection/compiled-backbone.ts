@@ -7,8 +7,8 @@ import { type CompileOptions, type CompiledModule, compile } from '../../fx/comp
 import { Module, setOwnField } from '../../nn/module.js';
 import type { Tensor } from '../../tensor/tensor.js';
 
-/** What a detection model's backbone is: images [N,3,H,W] in, named feature maps out, and their channels. */
-export type DetectionBackbone = Module<[Tensor], Record<string, Tensor>> & { readonly outChannels: number };
+/** What a detection model's backbone is: images [N,3,H,W] in, named feature maps out. */
+type Backbone = Module<[Tensor], Record<string, Tensor>>;
 
 /**
  * Stands in for a backbone: in eval mode it runs the compiled backbone, in train mode the eager one
@@ -19,14 +19,19 @@ export type DetectionBackbone = Module<[Tensor], Record<string, Tensor>> & { rea
 export class CompiledBackbone extends Module<[Tensor], Record<string, Tensor>> {
   readonly outChannels: number;
   // Private fields are not children: the state dict sees the backbone's modules once, under their names.
-  readonly #eager: DetectionBackbone;
+  readonly #eager: Backbone;
   readonly #options: CompileOptions;
   #compiled: CompiledModule | undefined;
 
-  constructor(backbone: DetectionBackbone, options: Omit<CompileOptions, 'mode'> = {}) {
+  constructor(backbone: Module, options: Omit<CompileOptions, 'mode'> = {}) {
     super();
     if (backbone instanceof CompiledBackbone)
       throw new TypeError('[CompiledBackbone] the backbone is already compiled');
+    const { outChannels } = backbone as Module & { outChannels?: unknown };
+    if (typeof outChannels !== 'number')
+      throw new TypeError(
+        `[CompiledBackbone] ${backbone.className} has no outChannels: it is not a detection backbone`,
+      );
     if ([...backbone.ownTensors('parameters'), ...backbone.ownTensors('buffers')].length > 0) {
       throw new TypeError(
         `[CompiledBackbone] ${backbone.className} holds tensors of its own, which this wrapper cannot keep under ` +
@@ -34,8 +39,8 @@ export class CompiledBackbone extends Module<[Tensor], Record<string, Tensor>> {
       );
     }
     for (const [name, child] of backbone.namedChildren()) setOwnField(this, name, child);
-    this.outChannels = backbone.outChannels;
-    this.#eager = backbone;
+    this.outChannels = outChannels;
+    this.#eager = backbone as Backbone;
     this.#options = options;
     this.train(backbone.training);
   }
@@ -65,7 +70,7 @@ export class CompiledBackbone extends Module<[Tensor], Record<string, Tensor>> {
  * const model = compileBackbone(getModel('fasterrcnn_mobilenet_v3_large_fpn').eval());
  * const [detection] = model.call([rand([3, 320, 320])]);
  */
-export function compileBackbone<M extends Module & { backbone: DetectionBackbone }>(
+export function compileBackbone<M extends Module & { backbone: Module }>(
   model: M,
   options: Omit<CompileOptions, 'mode'> = {},
 ): M {
