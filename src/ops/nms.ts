@@ -50,7 +50,7 @@ export const nms = defineOp({
       ctx.emit('Unsqueeze', [corners, ctx.int64s([0])]),
       ctx.emit('Unsqueeze', [scores, ctx.int64s([0, 1])]),
       everyBox,
-      ctx.constant(iouThreshold, 'float32'),
+      ctx.constant(float32AtOrBelow(iouThreshold), 'float32'),
     ]);
     // Rows are (batch, class, box).
     return ctx.emit('Gather', [selected, ctx.constant(2, 'int64')], { axis: 1 });
@@ -58,3 +58,18 @@ export const nms = defineOp({
   // An integer result: no gradient flows through it.
   differentiable: false,
 });
+
+/**
+ * torchvision suppresses when a float32 IoU is above the float64 threshold; ONNX compares in
+ * float32. The largest float32 not above the threshold makes the two comparisons agree for every
+ * float32 IoU (0.4 would round up to float32(0.4), and an IoU of exactly that would be kept).
+ */
+function float32AtOrBelow(threshold: number): number {
+  const nearest = Math.fround(threshold);
+  if (nearest <= threshold) return nearest;
+  const bits = new Float32Array([nearest]);
+  const asInt = new Int32Array(bits.buffer);
+  // One ulp towards minus infinity: for a positive float the bit pattern minus one, for a negative one plus one.
+  asInt[0]! += nearest > 0 ? -1 : 1;
+  return bits[0]!;
+}
