@@ -38,7 +38,7 @@ export interface MaskRCNNOptions extends FasterRCNNOptions {
  *
  * const backbone = resnetFpnBackbone({ backboneName: 'resnet18', trainableLayers: 5 });
  * const model = new MaskRCNN(backbone, { numClasses: 3, minSize: 64, maxSize: 96, boxDetectionsPerImg: 5 }).eval();
- * const [{ boxes, masks }] = model.call([rand([3, 48, 64])]) as Detection[];
+ * const [{ boxes, masks }] = model.call([rand([3, 48, 64])]) as [Detection];
  * // masks: [K, 1, 48, 64], one per box
  */
 export class MaskRCNN extends FasterRCNN {
