@@ -2,7 +2,7 @@
  * `npm run bench`: featurefx against PyTorch on this machine, in one run, with the same thread
  * count. Prints a table of medians and ratios (featurefx / PyTorch; below 1 means faster);
  * `--json FILE` writes the same figures, `--only transformers,sessions` measures some groups
- * (models, tracing, gradients, transformers, sessions). PyTorch figures come from
+ * (models, tracing, gradients, transformers, sessions, detection). PyTorch figures come from
  * bench/torch_bench.py run with Debian's python3-torch when it is installed; for the
  * transformers it also exports each model with torch.onnx, and ONNX Runtime's time on that file
  * is the engine's own limit that compiled featurefx is compared with.
@@ -24,6 +24,7 @@ import {
   createFeatureExtractor,
   getModel,
   getGraphNodeNames,
+  rand,
   randn,
   resnet152,
   resnet50,
@@ -31,8 +32,12 @@ import {
   type Tensor,
 } from '../src/index.js';
 import { NativeSession } from '../src/runtime/native-session.js';
+import { noGrad } from '../src/autograd/grad-mode.js';
+import { compileBackbone } from '../src/models/detection/compiled-backbone.js';
+import type { MaskRCNN } from '../src/models/detection/mask-rcnn.js';
+import type { Detection } from '../src/models/detection/types.js';
 
-const GROUPS = ['models', 'tracing', 'gradients', 'transformers', 'sessions'] as const;
+const GROUPS = ['models', 'tracing', 'gradients', 'transformers', 'sessions', 'detection'] as const;
 type Group = (typeof GROUPS)[number];
 const onlyAt = process.argv.indexOf('--only');
 const groups = (onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...GROUPS]) as Group[];
@@ -251,6 +256,38 @@ function gradientFigures(): Record<string, number> {
   return out;
 }
 
+/**
+ * maskrcnn_resnet50_fpn on one 800x1066 image (resized to 800x1066, padded to 800x1088), backbone
+ * + FPN compiled and the heads eager, whole and by stage as torch_bench.py times PyTorch's. The
+ * score threshold is 0 in both, so that random weights give the 100 detections (and masks to
+ * paste) that a busy photo would.
+ */
+function detectionFigures(): Record<string, number> {
+  const out: Record<string, number> = {};
+  const name = 'maskrcnn_resnet50_fpn 800x1066';
+  const model = compileBackbone(getModel('maskrcnn_resnet50_fpn', { boxScoreThresh: 0 }).eval() as MaskRCNN);
+  const images = [rand([3, 800, 1066])];
+  noGrad(() => {
+    out[`${name} compiled`] = timeit(() => model.call(images), 3, 20000);
+    const [imageList] = model.transform.call(images, null);
+    const features = model.backbone.call(imageList.tensors) as Record<string, Tensor>;
+    const [proposals] = model.rpn.call(imageList, features, null);
+    const [detections] = model.roi_heads.call(features, proposals, imageList.imageSizes, null);
+    const paste = (): Detection[] => model.transform.postprocess([...detections], imageList.imageSizes, [[800, 1066]]);
+    out[`${name}: transform`] = timeit(() => model.transform.call(images, null), 3, 3000);
+    out[`${name}: backbone+FPN compiled`] = timeit(() => model.backbone.call(imageList.tensors), 3, 10000);
+    out[`${name}: RPN`] = timeit(() => model.rpn.call(imageList, features, null), 3, 5000);
+    out[`${name}: RoI heads`] = timeit(
+      () => model.roi_heads.call(features, proposals, imageList.imageSizes, null),
+      3,
+      10000,
+    );
+    out[`${name}: mask paste`] = timeit(paste, 3, 5000);
+    out[`${name}: detections (count, not ms)`] = paste()[0]!.scores.shape[0]!;
+  });
+  return out;
+}
+
 function torchFigures(exportDir: string): Record<string, number> | undefined {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_bench.py');
   const torchGroups = groups.filter((g) => g !== 'sessions');
@@ -276,6 +313,7 @@ const figures: Record<Exclude<Group, 'sessions'>, () => Record<string, number>> 
   tracing: tracingFigures,
   gradients: gradientFigures,
   transformers: () => transformerFigures(exportDir),
+  detection: detectionFigures,
 };
 const ours: Record<string, number> = {};
 for (const g of groups) if (g !== 'sessions') Object.assign(ours, figures[g]());

@@ -2,7 +2,7 @@
 
 Run by bench/run.ts with /usr/bin/python3 and the same thread count:
 python3 torch_bench.py THREADS GROUPS EXPORT_DIR
-GROUPS is a comma-separated list of models, tracing, gradients, transformers; the transformers
+GROUPS is a comma-separated list of models, tracing, gradients, transformers, detection; the transformers
 group also writes torch.onnx's export of each transformer to EXPORT_DIR, which bench/run.ts runs
 on ONNX Runtime as the engine's own baseline.
 """
@@ -16,7 +16,9 @@ import warnings
 import torch
 import torchvision
 from torch import nn
+from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
 from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+from torchvision.ops.misc import FrozenBatchNorm2d
 
 warnings.filterwarnings("ignore")
 torch.set_num_threads(int(sys.argv[1]))
@@ -108,10 +110,39 @@ def transformer_figures():
     return out
 
 
+def detection_figures():
+    """maskrcnn_resnet50_fpn on one 800x1066 image, whole and by stage, as bench/run.ts times featurefx's.
+    The score threshold is 0, so that random weights give 100 detections and masks to paste."""
+    out = {}
+    name = "maskrcnn_resnet50_fpn 800x1066"
+    # As maskrcnn_resnet50_fpn builds it for its COCO weights (FrozenBatchNorm2d, 3 trainable layers),
+    # without downloading them.
+    backbone = _resnet_fpn_extractor(torchvision.models.resnet50(norm_layer=FrozenBatchNorm2d), 3)
+    model = torchvision.models.detection.MaskRCNN(backbone, num_classes=91, box_score_thresh=0.0).eval()
+    images = [torch.rand(3, 800, 1066)]
+    with torch.no_grad():
+        out[name] = timeit(lambda: model(images), 3, 20)
+        image_list, _ = model.transform(images)
+        features = model.backbone(image_list.tensors)
+        proposals, _ = model.rpn(image_list, features)
+        detections, _ = model.roi_heads(features, proposals, image_list.image_sizes)
+
+        def paste():
+            return model.transform.postprocess([dict(d) for d in detections], image_list.image_sizes, [(800, 1066)])
+
+        out[f"{name}: transform"] = timeit(lambda: model.transform(images), 3, 3)
+        out[f"{name}: backbone+FPN"] = timeit(lambda: model.backbone(image_list.tensors), 3, 10)
+        out[f"{name}: RPN"] = timeit(lambda: model.rpn(image_list, features), 3, 5)
+        out[f"{name}: RoI heads"] = timeit(lambda: model.roi_heads(features, proposals, image_list.image_sizes), 3, 10)
+        out[f"{name}: mask paste"] = timeit(paste, 3, 5)
+        out[f"{name}: detections (count, not ms)"] = len(paste()[0]["scores"])
+    return out
+
+
 def main():
     out = {}
     figures = {"models": model_figures, "tracing": tracing_figures, "gradients": gradient_figures,
-               "transformers": transformer_figures}
+               "transformers": transformer_figures, "detection": detection_figures}
     for group in GROUPS:
         out.update(figures[group]())
     print(json.dumps(out))
