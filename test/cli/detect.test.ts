@@ -27,14 +27,16 @@ interface Record {
 
 const readRecord = (path: string): Record => JSON.parse(readFileSync(path, 'utf8')) as Record;
 
-test('detect writes each image its detections as JSON and a PNG of its size, for images of two sizes', async () => {
+test('detect writes each image its detections as JSON and a PNG of its size, for images of two sizes; a broken one is skipped', async () => {
   const dir = await imageFolder(2); // 40x32 and 41x32
+  writeFileSync(join(dir, 'images', 'zz-broken.png'), 'not an image');
   const r = run(
     ['detect', 'fasterrcnn_mobilenet_v3_large_fpn', 'images', '--score', '0', ...SMALL, '--out', 'out'],
     dir,
   );
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /random weights/);
+  assert.match(r.stderr, /skipping .*zz-broken\.png/);
   assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['img-00.json', 'img-00.png', 'img-01.json', 'img-01.png']);
   for (const [stem, width] of [
     ['img-00', 40],
