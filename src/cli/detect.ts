@@ -1,15 +1,15 @@
 /**
  * `featurefx detect`: a detection model (Faster/Mask R-CNN) over images, a few at a time, each
  * image at its own size; for each, `<stem>.json` (the detections scoring above --score, in the
- * image's pixels, masks as COCO RLE) and `<stem>.png` (the image with them drawn). The backbone +
- * FPN runs compiled, the data-dependent heads eagerly.
+ * image's pixels, masks as COCO RLE) and `<stem>.png` (the image with them drawn). The fixed-graph
+ * parts (backbone + FPN, RPN head, box and mask heads) run compiled, the data-dependent steps eagerly.
  */
 import { resolve } from 'node:path';
 import { noGrad } from '../autograd/grad-mode.js';
 import { loadWeights } from '../io/weights.js';
 import { COCO_CATEGORIES } from '../models/detection/coco-categories.js';
 import { frozenBatchNorm, replaceBatchNorm } from '../models/detection/backbone-utils.js';
-import { compileBackbone } from '../models/detection/compiled-backbone.js';
+import { compileDetector } from '../models/detection/compiled-backbone.js';
 import { GeneralizedRCNN } from '../models/detection/generalized-rcnn.js';
 import type { Detection } from '../models/detection/types.js';
 import { getModel, getModelEntry, listModels } from '../models/index.js';
@@ -33,7 +33,7 @@ export interface DetectOptions {
   maxSize?: number;
   numClasses?: number;
   maxDetections?: number;
-  /** Run the backbone compiled (default) or eagerly. */
+  /** Run the fixed-graph parts compiled (default) or eagerly. */
   compile: boolean;
   out: string;
 }
@@ -78,7 +78,7 @@ function loadDetector(name: string, options: DetectOptions): GeneralizedRCNN {
   if (!(model instanceof GeneralizedRCNN))
     throw new TypeError(`${name} is registered as a detection model but builds a ${model.className}`);
   model.eval();
-  return options.compile ? compileBackbone(model) : model;
+  return options.compile ? compileDetector(model) : model;
 }
 
 /** Says, when a checkpoint's predictor is not COCO's 91 classes, which option loads it. */

@@ -213,7 +213,7 @@ program
   )
   .option('--max-size <n>', "the model's resize: the longer side's limit (the model's default otherwise)", positiveInt)
   .option('--num-classes <n>', 'classes of the checkpoint, background included (default 91, COCO)', positiveInt)
-  .option('--no-compile', 'run the backbone eagerly (compiled by default)')
+  .option('--no-compile', 'run the backbone and the heads eagerly (their fixed graphs are compiled by default)')
   .requiredOption('--out <dir>', 'output folder (new, or without the files this run writes)')
   .action(
     async (

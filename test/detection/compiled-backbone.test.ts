@@ -1,7 +1,8 @@
 /**
  * compileBackbone: a detection model's backbone + FPN run as one ONNX Runtime session in eval
  * mode, with the eager numbers, the same state-dict keys, one session for every image size, and
- * the eager model left as it was (its BatchNorm layers in eval mode).
+ * the eager model left as it was (its BatchNorm layers in eval mode); compileDetector: the RPN,
+ * box and mask heads compiled too, with the eager detections.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,7 +10,13 @@ import { BatchNorm2d } from '../../src/nn/layers/batch-norm.js';
 import { Conv2d } from '../../src/nn/layers/conv.js';
 import { Module } from '../../src/nn/module.js';
 import { FeaturePyramidNetwork, LastLevelMaxPool } from '../../src/nn/vision-ops/feature-pyramid-network.js';
-import { CompiledBackbone, compileBackbone } from '../../src/models/detection/compiled-backbone.js';
+import {
+  CompiledBackbone,
+  CompiledRPNHead,
+  compileBackbone,
+  compileDetector,
+} from '../../src/models/detection/compiled-backbone.js';
+import { CompiledInEval } from '../../src/models/detection/compiled-in-eval.js';
 import { FastRCNNPredictor, TwoMLPHead } from '../../src/models/detection/faster-rcnn.js';
 import { MaskRCNN, MaskRCNNHeads, MaskRCNNPredictor } from '../../src/models/detection/mask-rcnn.js';
 import type { Detection } from '../../src/models/detection/types.js';
@@ -101,7 +108,7 @@ test('in train mode the backbone runs eagerly, so gradients reach its weights', 
   assert.ok(eager.fpn.layer_blocks.at(0).parameters()[0]!.grad !== null);
 });
 
-test('a Mask R-CNN with its backbone compiled gives the eager detections and masks, for images of two sizes', () => {
+test('a Mask R-CNN with its fixed-graph parts compiled gives the eager detections and masks, for two image sizes', () => {
   // Small heads and few proposals keep it fast; score 0 keeps every detection random weights give.
   const model = new MaskRCNN(new TinyBackbone(), {
     minSize: 64,
@@ -116,8 +123,13 @@ test('a Mask R-CNN with its backbone compiled gives the eager detections and mas
   }).eval();
   const images = [rand([3, 48, 64]), rand([3, 60, 40])];
   const eager = noGrad(() => model.call(images)) as Detection[];
-  const compiled = noGrad(() => compileBackbone(model).call(images)) as Detection[];
+  const keys = [...model.stateDict().keys()];
+  const compiled = noGrad(() => compileDetector(model).call(images)) as Detection[];
+  assert.deepEqual([...model.stateDict().keys()], keys, 'state-dict keys are unchanged');
   assert.ok(model.backbone instanceof CompiledBackbone);
+  assert.ok(model.rpn.head instanceof CompiledRPNHead);
+  for (const part of [model.roi_heads.box_head, model.roi_heads.mask_head, model.roi_heads.mask_predictor])
+    assert.ok(part instanceof CompiledInEval);
   compiled.forEach((got, i) => {
     const expected = eager[i]!;
     assert.equal(expected.scores.shape[0], 20, 'random weights give detections at score 0');
