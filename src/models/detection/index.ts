@@ -38,5 +38,6 @@ export {
   type ResnetFpnBackboneOptions,
 } from './backbone-utils.js';
 export * from './builders.js';
-export { CompiledBackbone, compileBackbone } from './compiled-backbone.js';
+export { CompiledBackbone, CompiledRPNHead, compileBackbone, compileDetector } from './compiled-backbone.js';
+export { CompiledInEval } from './compiled-in-eval.js';
 export { COCO_CATEGORIES } from './coco-categories.js';
