@@ -72,8 +72,8 @@ export class CompiledRPNHead extends Module<[Tensor[]], [Tensor[], Tensor[]]> {
  * Replaces `model.backbone` with its compiled form (eval-mode calls run in one ONNX Runtime
  * session) and returns the model. State-dict keys stay the same; load weights first.
  * @example
- * const model = compileBackbone(getModel('fasterrcnn_mobilenet_v3_large_fpn').eval());
- * const [detection] = model.call([rand([3, 320, 320])]);
+ * const model = compileBackbone(getModel('fasterrcnn_mobilenet_v3_large_fpn').eval() as FasterRCNN);
+ * model.call([rand([3, 240, 320])]); // Detection[], the backbone run by ONNX Runtime
  */
 export function compileBackbone<M extends Module & { backbone: Module }>(model: M, options: Options = {}): M {
   if (!(model.backbone instanceof CompiledBackbone)) model.backbone = new CompiledBackbone(model.backbone, options);
@@ -91,7 +91,8 @@ interface DetectorParts {
  * box head, the mask head and predictor) and returns the model; the data-dependent steps stay
  * eager. State-dict keys stay the same; load weights first.
  * @example
- * const model = compileDetector(getModel('maskrcnn_resnet50_fpn').eval());
+ * const model = compileDetector(getModel('fasterrcnn_mobilenet_v3_large_fpn').eval() as FasterRCNN);
+ * model.call([rand([3, 240, 320]), rand([3, 320, 200])]); // Detection[], one per image
  */
 export function compileDetector<M extends Module & DetectorParts>(model: M, options: Options = {}): M {
   compileBackbone(model, options);
