@@ -330,12 +330,12 @@ console.log(
   `featurefx benchmark: ${cpu}, ${threads} thread(s)${theirs === undefined ? '; no PyTorch figures (none of these groups has any, or PyTorch is not installed: apt-get install python3-torch python3-torchvision)' : ', PyTorch from /usr/bin/python3'}`,
 );
 console.log(
-  `${'measurement'.padEnd(46)} ${'featurefx ms'.padStart(13)} ${'PyTorch ms'.padStart(11)} ${'ratio'.padStart(7)}`,
+  `${'measurement'.padEnd(58)} ${'featurefx ms'.padStart(13)} ${'PyTorch ms'.padStart(11)} ${'ratio'.padStart(7)}`,
 );
 for (const r of rows) {
   const fmt = (v: number | null, d = 2): string => (v === null ? '-' : v.toFixed(d));
   console.log(
-    `${r.name.padEnd(46)} ${fmt(r.featurefxMs).padStart(13)} ${fmt(r.pytorchMs).padStart(11)} ${fmt(r.ratio).padStart(7)}`,
+    `${r.name.padEnd(58)} ${fmt(r.featurefxMs).padStart(13)} ${fmt(r.pytorchMs).padStart(11)} ${fmt(r.ratio).padStart(7)}`,
   );
 }
 // Compiled featurefx against ONNX Runtime on torch.onnx's export: the engine's own limit.
