@@ -132,10 +132,12 @@ export interface RoIHeadsOptions {
  * image; training mode, given targets, gives `loss_classifier`, `loss_box_reg` and `loss_mask`.
  * The mask branch runs when `mask_roi_pool`, `mask_head` and `mask_predictor` are all set.
  * @example
- * const heads = new RoIHeads(new MultiScaleRoIAlign(['0'], 7, 2), new TwoMLPHead(256 * 49, 1024),
+ * const heads = new RoIHeads(new nn.MultiScaleRoIAlign(['0'], 7, 2), new TwoMLPHead(256 * 49, 1024),
  *   new FastRCNNPredictor(1024, 91), { fgIouThresh: 0.5, bgIouThresh: 0.5, batchSizePerImage: 512,
  *   positiveFraction: 0.25, scoreThresh: 0.05, nmsThresh: 0.5, detectionsPerImg: 100 });
- * const [detections] = heads.eval().call(features, proposals, imageList.imageSizes);
+ * const features = { '0': randn([1, 256, 16, 16]) };
+ * const proposals = [tensor([[0, 0, 32, 32], [8, 8, 60, 40]])];
+ * const [detections] = heads.eval().call(features, proposals, [[64, 64]]); // boxes, labels, scores
  */
 export class RoIHeads extends Module<
   [Record<string, Tensor>, Tensor[], ImageSize[], (DetectionTarget[] | null)?],

@@ -26,7 +26,7 @@ const { slice } = F;
  * `cls_logits.*`, `bbox_pred.*`).
  * @example
  * const head = new RPNHead(256, 3);
- * const [logits, deltas] = head.call([feature]); // [N, 3, H, W], [N, 12, H, W] per level
+ * const [logits, deltas] = head.call([randn([1, 256, 16, 16])]); // [1, 3, 16, 16], [1, 12, 16, 16] per level
  */
 export class RPNHead extends Module<[Tensor[]], [Tensor[], Tensor[]]> {
   conv: Sequential<Tensor>;
@@ -124,11 +124,12 @@ export interface RegionProposalNetworkOptions {
  * predictions become at most `postNmsTopN` proposals per image; in training mode, given targets,
  * also the losses `loss_objectness` and `loss_rpn_box_reg`.
  * @example
- * const rpn = new RegionProposalNetwork(new AnchorGenerator(), new RPNHead(256, 3), {
+ * const rpn = new RegionProposalNetwork(new AnchorGenerator([[32]], [[0.5, 1, 2]]), new RPNHead(256, 3), {
  *   fgIouThresh: 0.7, bgIouThresh: 0.3, batchSizePerImage: 256, positiveFraction: 0.5,
  *   preNmsTopN: { training: 2000, testing: 1000 }, postNmsTopN: { training: 2000, testing: 1000 }, nmsThresh: 0.7,
  * });
- * const [proposals] = rpn.eval().call(imageList, features); // [K, 4] per image
+ * const imageList = new ImageList(rand([1, 3, 64, 64]), [[64, 64]]);
+ * const [proposals] = rpn.eval().call(imageList, { '0': randn([1, 256, 16, 16]) }); // [K, 4] per image
  */
 export class RegionProposalNetwork extends Module<
   [ImageList, Record<string, Tensor>, (DetectionTarget[] | null)?],
