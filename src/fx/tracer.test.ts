@@ -137,3 +137,25 @@ test('the traced module gives the same numbers as the original', () => {
   const x = randn([2, 4]);
   assert.deepEqual((gm.call(x) as Tensor).toArray(), m.call(x).toArray());
 });
+
+test('a traced module whose child is a GraphModule traces through the child, its parameters by path', () => {
+  // As the user guide's Resnet50WithFPN holds a feature extractor: compiling the outer module traces it.
+  class Outer extends Module<[Tensor], Tensor> {
+    body = symbolicTrace(new AddRelu());
+    forward(x: Tensor): Tensor {
+      return this.body.call(x).mul(2);
+    }
+  }
+  const outer = new Outer();
+  const nodes = [...new Tracer().trace(outer).nodes()].map((n) => `${n.op}:${n.target as string}`);
+  assert.deepEqual(nodes, [
+    'placeholder:x',
+    'get_attr:body.weight',
+    // The child's generated code calls every op as a function.
+    'call_function:add',
+    'call_function:relu',
+    'call_function:relu',
+    'call_method:mul',
+    'output:output',
+  ]);
+});

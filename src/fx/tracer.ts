@@ -15,6 +15,7 @@ import type { AnyOp } from '../ops/op.js';
 import { type TracingHook, withTracingHook } from '../ops/tracing-hook.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Graph } from './graph.js';
+import { GraphModule } from './graph-module.js';
 import { type Argument, type Node, type Opcode, type Target, isPlainObject } from './node.js';
 import { type ProxyOwner, type TracedValue, createTracedValue, isTracedValue } from './proxy.js';
 import { parameterNames } from './signature.js';
@@ -148,7 +149,9 @@ export class Tracer implements ProxyOwner, TracingHook, WrapHost {
         return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       },
     });
-    return (m.forward as (...a: unknown[]) => unknown).apply(view, args);
+    // A GraphModule's forward is generated code, kept in a private field that a view cannot read;
+    // it reads tensors through the module itself (`__self.getAttr`), which tensorArg records.
+    return (m.forward as (...a: unknown[]) => unknown).apply(m instanceof GraphModule ? m : view, args);
   }
 
   /** Records a node whose arguments are turned from traced values and tensors into graph arguments. */
