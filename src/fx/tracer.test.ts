@@ -143,7 +143,7 @@ test('a traced module whose child is a GraphModule traces through the child, its
   class Outer extends Module<[Tensor], Tensor> {
     body = symbolicTrace(new AddRelu());
     forward(x: Tensor): Tensor {
-      return this.body.call(x).mul(2);
+      return (this.body.call(x) as Tensor).mul(2);
     }
   }
   const outer = new Outer();
