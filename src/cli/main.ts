@@ -18,7 +18,7 @@ import { skipInit } from '../nn/init.js';
 import * as nn from '../nn/index.js';
 import { setNumThreads } from '../runtime/threads.js';
 import { readCatalogue } from './catalogue.js';
-import { detect } from './detect.js';
+import { type DetectOptions, detect } from './detect.js';
 import { extract } from './extract.js';
 import { gradcam } from './gradcam.js';
 import { merge } from './merge.js';
@@ -215,23 +215,7 @@ program
   .option('--num-classes <n>', 'classes of the checkpoint, background included (default 91, COCO)', positiveInt)
   .option('--no-compile', 'run the backbone and the heads eagerly (their fixed graphs are compiled by default)')
   .requiredOption('--out <dir>', 'output folder (new, or without the files this run writes)')
-  .action(
-    async (
-      name: string,
-      images: string[],
-      o: {
-        weights?: string;
-        score: number;
-        batch: number;
-        minSize?: number;
-        maxSize?: number;
-        numClasses?: number;
-        maxDetections?: number;
-        compile: boolean;
-        out: string;
-      },
-    ) => detect(name, images, o),
-  );
+  .action(async (name: string, images: string[], o: DetectOptions) => detect(name, images, o));
 
 program
   .command('models')

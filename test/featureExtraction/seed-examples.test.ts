@@ -11,6 +11,7 @@ import { featureInfo } from '../../src/featureExtraction/feature-info.js';
 import { Module } from '../../src/nn/module.js';
 import { FeaturePyramidNetwork, LastLevelMaxPool } from '../../src/nn/vision-ops/feature-pyramid-network.js';
 import { MaskRCNN } from '../../src/models/detection/mask-rcnn.js';
+import { IntermediateLayerGetter } from '../../src/models/intermediate-layer-getter.js';
 import type { Detection } from '../../src/models/detection/types.js';
 import { resnet18, resnet50 } from '../../src/models/resnet.js';
 import { rand, randn } from '../../src/tensor/creation.js';
@@ -110,32 +111,7 @@ test("the user guide's last line: MaskRCNN(Resnet50WithFPN(), num_classes=91) de
   });
 });
 
-/** torchvision's IntermediateLayerGetter: runs top-level children in order, returning some of them. */
-class IntermediateLayerGetter extends Module<[Tensor], Record<string, Tensor>> {
-  constructor(
-    model: Module,
-    private readonly returnLayers: Record<string, string>,
-  ) {
-    super();
-    const wanted = new Set(Object.keys(returnLayers));
-    for (const [name, child] of model.namedChildren()) {
-      Object.defineProperty(this, name, { value: child, enumerable: true, writable: true });
-      wanted.delete(name);
-      if (wanted.size === 0) break;
-    }
-  }
-  forward(x: Tensor): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
-    for (const [name, child] of this.namedChildren()) {
-      x = child.call(x) as Tensor;
-      const key = this.returnLayers[name];
-      if (key !== undefined) out[key] = x;
-    }
-    return out;
-  }
-}
-
-test('feature extraction equals a hand-written intermediate-layer getter: same parameters, same outputs', () => {
+test("feature extraction equals torchvision's IntermediateLayerGetter: same parameters, same outputs", () => {
   const model = resnet18().eval();
   const layers = { layer1: 'layer1', layer2: 'layer2', layer3: 'layer3', layer4: 'layer4' };
   const getter = new IntermediateLayerGetter(model, layers).eval();
