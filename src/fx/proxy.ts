@@ -7,11 +7,13 @@
  * `__iter__` is done here with a JavaScript `Proxy` around each traced value:
  * - `x.shape` and `x.dtype` give traced attributes (a `getattr` node, created when first used);
  * - `v[i]` records `getitem` (so `x.shape[0]` works, as do chunk/split results);
- * - destructuring (`const [n, c] = x.shape`) records one `getitem` per element taken;
+ * - destructuring (`const [n, c] = x.shape`) records one `getitem` per element taken, and
+ *   `x.shape.slice(-2)` one `getitem` with a slice (torch's `x.shape[-2:]`);
  * - turning a traced value into a JS number, string or boolean throws a `TraceError` that names
  *   the node and the way out (leaf modules, `wrap`, `concreteArgs`).
  */
 import { TraceError } from '../errors.js';
+import { Slice } from '../ops/getitem.js';
 import { getOp } from '../ops/registry.js';
 import { TRACED } from '../ops/tracing-hook.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -106,6 +108,11 @@ const handler: ProxyHandler<TracedValue> = {
     if (typeof key === 'string') {
       if (NUMERIC_KEY.test(key)) return target.owner.createProxy('call_function', getitem(), [receiver, Number(key)]);
       if (key === 'shape' || key === 'dtype' || key === 'ndim') return lazyAttribute(receiver as TracedValue, key);
+      // Array's slice, for sizes: `x.shape.slice(-2)` records getitem(shape, slice(-2)), torch's `x.shape[-2:]`.
+      if (key === 'slice') {
+        return (start?: number, end?: number) =>
+          target.owner.createProxy('call_function', getitem(), [receiver, new Slice(start ?? null, end ?? null)]);
+      }
       if (DATA_ACCESSORS.has(key)) {
         throw traceErrorFor(
           target,

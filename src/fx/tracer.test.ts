@@ -159,3 +159,17 @@ test('a traced module whose child is a GraphModule traces through the child, its
     'output:output',
   ]);
 });
+
+test("x.shape.slice(-2) records torch's x.shape[-2:]: one getitem with a slice, sizes from the input", () => {
+  class ResizeBack extends Module<[Tensor], Tensor> {
+    forward(x: Tensor): Tensor {
+      const [h, w] = x.shape.slice(-2) as [number, number];
+      return F.interpolate(F.avgPool2d(x, { kernelSize: 2 }), { size: [h, w] });
+    }
+  }
+  const traced = symbolicTrace(new ResizeBack());
+  const getitems = [...traced.graph.nodes()].filter((n) => n.target === 'getitem').map((n) => String(n.args[1]));
+  assert.deepEqual(getitems, ['slice(-2, null, null)', '0', '1']);
+  for (const size of [8, 12])
+    assert.deepEqual((traced.call(randn([1, 2, size, size])) as Tensor).shape, [1, 2, size, size]);
+});

@@ -256,8 +256,12 @@ export const getitem = defineOp({
     if (selected !== undefined) return selected as never;
     if (!Array.isArray(x)) return undefined;
     const list = x as unknown as unknown[];
+    // `x.shape[-2:]`, which traced code writes as `x.shape.slice(-2)`.
+    if (index instanceof Slice && (index.step ?? 1) === 1) {
+      return list.slice(index.start ?? undefined, index.stop ?? undefined) as never;
+    }
     if (typeof index !== 'number' || !Number.isInteger(index)) {
-      throw new TypeError(`[getitem] a list of sizes takes one integer index, got ${describe(index)}`);
+      throw new TypeError(`[getitem] a list of sizes takes one integer index or a slice, got ${describe(index)}`);
     }
     if (index < -list.length || index >= list.length) {
       throw new RangeError(`[getitem] index ${index} is out of range for ${formatShape(list as number[])}`);

@@ -72,9 +72,9 @@ export class FeaturePyramidNetwork extends Module<[Record<string, Tensor>], Reco
     let results = [this.layer_blocks.at(last).call(lastInner)];
     for (let idx = last - 1; idx >= 0; idx--) {
       const innerLateral = this.inner_blocks.at(idx).call(inputs[idx]!);
-      // Destructured (not sliced) so that tracing records the sizes as graph values: one compiled
-      // session then serves every input size.
-      const [, , h, w] = innerLateral.shape as [number, number, number, number];
+      // Traced, the sizes are graph values (torchvision's inner_lateral.shape[-2:]): one compiled
+      // session serves every input size.
+      const [h, w] = innerLateral.shape.slice(-2) as [number, number];
       const innerTopDown = interpolate(lastInner, { size: [h, w], mode: 'nearest' });
       lastInner = add(innerLateral, innerTopDown);
       results.unshift(this.layer_blocks.at(idx).call(lastInner));
