@@ -14,7 +14,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Measured, runMeasured } from './e2e-measure.js';
@@ -100,6 +100,8 @@ interface Row {
 const kept = flag('--dir');
 const work = kept === undefined ? mkdtempSync(join(tmpdir(), 'featurefx-e2e-')) : resolve(kept);
 const runs = join(work, `runs-${process.pid}`);
+// Other work on the machine slows both sides; the load before and after the runs is recorded.
+const loadBefore = loadavg()[0]!;
 try {
   if (!process.argv.includes('--no-build')) build();
   mkdirSync(work, { recursive: true });
@@ -141,6 +143,7 @@ try {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     kernel: release(),
     node: process.version,
+    loadAverage: { before: loadBefore, after: loadavg()[0]! },
   };
   const commit = gitCommit();
   const figures = rows.map(({ name, images, featurefx: f, torch: t }) => ({
@@ -156,7 +159,7 @@ try {
   }));
 
   console.log(
-    `featurefx ${commit}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB; node ${machine.node}`,
+    `featurefx ${commit}; ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB; node ${machine.node}; load ${loadBefore.toFixed(1)} before, ${machine.loadAverage.after.toFixed(1)} after`,
   );
   console.log(
     `images: ${imageSet.count} JPEGs 1280x960, ${imageSet.source}; resnet50 ${NODES.join(',')}, batch ${BATCH}`,
