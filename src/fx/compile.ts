@@ -5,7 +5,9 @@
  * with symbolic sizes (every batch size and every spatial size a CNN allows, typically), and the
  * sessions are kept in a small cache that drops the least recently used one.
  */
-import { NativeSession, type RawTensor } from '../runtime/native-session.js';
+import { createCachedSession } from '../runtime/cached-session.js';
+import { type ModelCacheOption, resolveCacheDir } from '../runtime/model-cache.js';
+import type { NativeSession, RawTensor } from '../runtime/native-session.js';
 import { encodeModel } from '../runtime/onnx-model.js';
 import { SessionLru } from '../runtime/session-lru.js';
 import { getNumThreads } from '../runtime/threads.js';
@@ -35,9 +37,16 @@ export interface CompileOptions {
    * of new sizes would otherwise grow memory without bound; the least recently used is disposed.
    */
   maxSessions?: number;
+  /**
+   * Keep ONNX Runtime's optimised models on disk so that a later process skips the optimisation
+   * (default false): `true` uses the platform's cache folder (`FEATUREFX_CACHE_DIR` overrides it),
+   * `{ dir }` a folder of yours; `FEATUREFX_NO_CACHE=1` turns it off. Entries are keyed by the
+   * model's bytes (nodes and weights), the ONNX Runtime version and the optimisation level.
+   */
+  cache?: ModelCacheOption;
 }
 
-const COMPILE_OPTION_KEYS = ['mode', 'numThreads', 'graphOptimizationLevel', 'maxSessions'];
+const COMPILE_OPTION_KEYS = ['mode', 'numThreads', 'graphOptimizationLevel', 'maxSessions', 'cache'];
 const OPTIMIZATION_LEVELS = ['disabled', 'basic', 'extended', 'all'];
 const DEFAULT_MAX_SESSIONS = 8;
 /** Input shapes whose graph is remembered; past this the memory is cleared (a cheap re-lowering). */
@@ -45,13 +54,19 @@ const MAX_REMEMBERED_SHAPES = 1024;
 
 function checkCompileOptions(options: unknown): asserts options is CompileOptions {
   checkOptionsObject('compile(module, options)', options, COMPILE_OPTION_KEYS, "compile(module, { mode: 'eval' })");
-  const { mode, numThreads, graphOptimizationLevel, maxSessions } = options as Record<string, unknown>;
+  const { mode, numThreads, graphOptimizationLevel, maxSessions, cache } = options as Record<string, unknown>;
   if (mode !== undefined) checkOneOf('compile: mode', mode, MODES);
   if (numThreads !== undefined) checkPositiveInteger('compile: numThreads', numThreads);
   if (graphOptimizationLevel !== undefined) {
     checkOneOf('compile: graphOptimizationLevel', graphOptimizationLevel, OPTIMIZATION_LEVELS);
   }
   if (maxSessions !== undefined) checkPositiveInteger('compile: maxSessions', maxSessions);
+  const cacheDir = (cache as { dir?: unknown } | null | undefined)?.dir;
+  if (cache !== undefined && typeof cache !== 'boolean' && (typeof cacheDir !== 'string' || cacheDir === '')) {
+    throw new TypeError(
+      `compile: cache must be true, false or { dir: 'folder' }, got ${JSON.stringify(cache)}; e.g. compile(module, { cache: true })`,
+    );
+  }
 }
 
 /** A node that runs eagerly between compiled segments, and why. */
@@ -219,10 +234,14 @@ export class CompiledModule {
       input: (i, axis) => `in${i}_d${axis}`,
       output: undefined,
     });
-    return new NativeSession(encodeModel(open), {
-      intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
-      graphOptimizationLevel: this.options.graphOptimizationLevel ?? 'all',
-    });
+    return createCachedSession(
+      encodeModel(open),
+      {
+        intraOpNumThreads: this.options.numThreads ?? getNumThreads(),
+        graphOptimizationLevel: this.options.graphOptimizationLevel ?? 'all',
+      },
+      resolveCacheDir(this.options.cache),
+    );
   }
 
   /** Runs synchronously on the calling thread, as eager modules do. */
