@@ -4,6 +4,7 @@ import { stack } from '../ops/cat.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { IMAGE_EXTENSIONS, loadImage } from './images.js';
 import { walkInputs } from './input-walk.js';
+import { runPipeline } from './extract-pipeline.js';
 import { inputsRecord, weightsRecord } from './job-definition.js';
 import { buildExtractor, classifierEntry, loadModel, parseNodes } from './model-setup.js';
 import { checkFileNames } from './output-keys.js';
@@ -11,17 +12,13 @@ import { OutputStore } from './output-store.js';
 import { Progress } from './progress.js';
 import { parseShard } from './shard.js';
 
-/** An image of a batch: decoded, or the reason it is skipped. */
-interface Decoded {
-  path: string;
-  image?: Tensor;
-  reason?: string;
-}
-
 export interface ExtractOptions {
   nodes: string;
   weights?: string;
+  /** Images per model call. */
   batch: number;
+  /** Images decoded and preprocessed ahead of the model (at least `batch`; two batches by default). */
+  ahead?: number | undefined;
   format: 'npy' | 'safetensors';
   shard?: string;
   out: string;
@@ -80,52 +77,32 @@ async function run(store: OutputStore, modelName: string, mine: string[], option
   );
 }
 
-/** Decodes, batches and runs `todo` through the compiled extractor, adding each batch to the store. */
+/**
+ * Decodes, batches and runs `todo` through the compiled extractor, adding each batch to the store;
+ * the first images decode while the model loads.
+ */
 async function extractImages(
   store: OutputStore,
   modelName: string,
   todo: string[],
   options: ExtractOptions,
 ): Promise<void> {
-  const { model, preset } = loadModel(modelName, options.weights);
-  const compiled = compile(buildExtractor(model, options.nodes));
-  const progress = new Progress(todo.length);
-  // A batch's images decode concurrently (sharp works on libuv's threads), and the next batch
-  // decodes while the current one runs through the model.
-  const decode = (paths: string[]): Promise<Decoded[]> =>
-    Promise.all(
-      paths.map((path) =>
-        loadImage(path, preset).then(
-          (image): Decoded => ({ path, image }),
-          (e: unknown): Decoded => ({ path, reason: e instanceof Error ? e.message : String(e) }),
-        ),
-      ),
-    );
-  const batches: string[][] = [];
-  for (let start = 0; start < todo.length; start += options.batch)
-    batches.push(todo.slice(start, start + options.batch));
-  let next = batches.length > 0 ? decode(batches[0]!) : undefined;
-  for (let b = 0; b < batches.length; b++) {
-    const decoded = await next!;
-    next = b + 1 < batches.length ? decode(batches[b + 1]!) : undefined;
-    const loaded = decoded.filter((d): d is Decoded & { image: Tensor } => d.image !== undefined);
-    const skipped = decoded.flatMap((d) => (d.reason === undefined ? [] : [{ path: d.path, reason: d.reason }]));
-    for (const { path, reason } of skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
-    const outputs =
-      loaded.length === 0
-        ? {}
-        : (compiled.call(
-            stack(
-              loaded.map((l) => l.image),
-              0,
-            ),
-          ) as Record<string, Tensor>);
-    store.addBatch(
-      loaded.map((l) => l.path),
-      outputs,
-      skipped,
-    );
-    progress.advance(batches[b]!.length);
-  }
-  progress.stop();
+  const preset = classifierEntry(modelName).transform;
+  let progress: Progress | undefined;
+  await runPipeline(todo, options, {
+    load: (path) => loadImage(path, preset),
+    start: () => {
+      const compiled = compile(buildExtractor(loadModel(modelName, options.weights).model, options.nodes));
+      const bar = (progress = new Progress(todo.length));
+      return {
+        run: (images) => compiled.call(stack(images, 0)) as Record<string, Tensor>,
+        write: (paths, outputs, skipped) => {
+          for (const { path, reason } of skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
+          store.addBatch(paths, outputs ?? {}, skipped);
+          bar.advance(paths.length + skipped.length);
+        },
+      };
+    },
+  });
+  progress?.stop();
 }

@@ -20,6 +20,7 @@ import { setNumThreads } from '../runtime/threads.js';
 import { readCatalogue } from './catalogue.js';
 import { type DetectOptions, detect } from './detect.js';
 import { extract } from './extract.js';
+import { defaultBatch } from './extract-pipeline.js';
 import { gradcam } from './gradcam.js';
 import { merge } from './merge.js';
 import { buildExtractor, classifierEntry, loadModel, parseShape } from './model-setup.js';
@@ -135,7 +136,12 @@ program
   .description('extract features of images (files or folders); without images, the bundled sample image')
   .requiredOption('--nodes <nodes>', 'a,b or a=key,b=key2 (truncated names select the last node under them)')
   .option('--weights <file>', 'a .pth or .safetensors state dict (random weights otherwise)')
-  .option('--batch <n>', 'images per batch', positiveInt, 8)
+  .option(
+    '--batch <n>',
+    `images per model call (default 8 per core, 8 to 32: ${defaultBatch()} here)`,
+    positiveInt,
+  )
+  .option('--decode-ahead <n>', 'images decoded and preprocessed ahead of the model (default 2 batches)', positiveInt)
   .option('--format <format>', 'npy or safetensors', 'npy')
   .option('--shard <K/N>', 'take every N-th image starting at K (K defaults to JOB_COMPLETION_INDEX)')
   .option('--out <dir>', 'output folder', 'features')
@@ -143,11 +149,25 @@ program
     async (
       name: string,
       images: string[],
-      o: { nodes: string; weights?: string; batch: number; format: string; shard?: string; out: string },
+      o: {
+        nodes: string;
+        weights?: string;
+        batch?: number;
+        decodeAhead?: number;
+        format: string;
+        shard?: string;
+        out: string;
+      },
     ) => {
       if (o.format !== 'npy' && o.format !== 'safetensors')
         throw new InvalidArgumentError(`--format must be npy or safetensors, got '${o.format}'`);
-      await extract(name, images.length > 0 ? images : [SAMPLE_IMAGE], { ...o, format: o.format });
+      const { decodeAhead, ...rest } = o;
+      await extract(name, images.length > 0 ? images : [SAMPLE_IMAGE], {
+        ...rest,
+        batch: o.batch ?? defaultBatch(),
+        ahead: decodeAhead,
+        format: o.format,
+      });
     },
   );
 

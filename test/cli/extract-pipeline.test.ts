@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { SkippedPath } from '../../src/cli/input-walk.js';
+import { type PipelineEvent, type PipelineOptions, defaultBatch, runPipeline } from '../../src/cli/extract-pipeline.js';
+
+const PATHS = Array.from({ length: 11 }, (_, i) => `img-${i}.jpg`);
+
+/** A load that finishes in a later turn of the event loop, as sharp's work on libuv's threads does. */
+function load(path: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => (path.includes('bad') ? reject(new Error(`${path}: corrupt`)) : resolve(path.toUpperCase()))),
+  );
+}
+
+interface Written {
+  paths: string[];
+  outputs: string[] | undefined;
+  skipped: SkippedPath[];
+}
+
+async function extractAll(
+  paths: readonly string[],
+  options: PipelineOptions,
+  loader: (path: string) => Promise<string> = load,
+): Promise<{ writes: Written[]; events: PipelineEvent[] }> {
+  const writes: Written[] = [];
+  const events: PipelineEvent[] = [];
+  await runPipeline(paths, options, {
+    load: loader,
+    start: () => ({
+      run: (items) => items.map((item) => `features of ${item}`),
+      write: (p, outputs, skipped) => writes.push({ paths: p, outputs, skipped }),
+    }),
+    onEvent: (e) => events.push(e),
+  });
+  return { writes, events };
+}
+
+test('the images of the next two batches are loading before a batch runs, and no more', async () => {
+  const { events } = await extractAll(PATHS, { batch: 2 });
+  for (const [at, event] of events.entries()) {
+    if (event.kind !== 'run-start') continue;
+    const started = events.slice(0, at).filter((e) => e.kind === 'load-start').length;
+    assert.equal(started, Math.min(PATHS.length, 2 * (event.batch + 1) + 4), `before batch ${event.batch} runs`);
+  }
+  // The model's turn waits for nothing it does not need: batch 0 runs as soon as its images are in.
+  const firstRun = events.findIndex((e) => e.kind === 'run-start');
+  assert.deepEqual(
+    events
+      .slice(0, firstRun)
+      .filter((e) => e.kind === 'load-end')
+      .map((e) => e.kind === 'load-end' && e.index)
+      .slice(0, 2),
+    [0, 1],
+  );
+});
+
+test('the model is built once the first images are loading', async () => {
+  const order: string[] = [];
+  await runPipeline(
+    ['a.jpg', 'b.jpg'],
+    { batch: 1 },
+    {
+      load: (path) => (order.push(`load ${path}`), load(path)),
+      start: () => (
+        order.push('start'),
+        { run: (items) => items, write: (paths) => order.push(`write ${paths.join()}`) }
+      ),
+    },
+  );
+  assert.deepEqual(order, ['load a.jpg', 'load b.jpg', 'start', 'write a.jpg', 'write b.jpg']);
+});
+
+test('outputs are the same and in input order whatever the batch and look-ahead', async () => {
+  const paths = [...PATHS.slice(0, 4), 'bad-4.jpg', ...PATHS.slice(5)];
+  const flatten = (writes: Written[]) => ({
+    rows: writes.flatMap((w) => w.paths),
+    outputs: writes.flatMap((w) => w.outputs ?? []),
+    skipped: writes.flatMap((w) => w.skipped),
+  });
+  const reference = flatten((await extractAll(paths, { batch: 1, ahead: 1 })).writes);
+  assert.deepEqual(
+    reference.rows,
+    paths.filter((p) => p !== 'bad-4.jpg'),
+  );
+  assert.deepEqual(
+    reference.outputs,
+    reference.rows.map((p) => `features of ${p.toUpperCase()}`),
+  );
+  assert.deepEqual(reference.skipped, [{ path: 'bad-4.jpg', reason: 'bad-4.jpg: corrupt' }]);
+  for (const options of [{ batch: 3 }, { batch: 4, ahead: 5 }, { batch: 5, ahead: 2 }, { batch: 16 }]) {
+    const { writes } = await extractAll(paths, options);
+    assert.deepEqual(flatten(writes), reference, JSON.stringify(options));
+    // Each batch is written once, in order, with the bad image in the batch it belongs to.
+    assert.deepEqual(
+      writes.map((w) => w.paths.length + w.skipped.length),
+      Array.from({ length: Math.ceil(paths.length / options.batch) }, (_, b) =>
+        Math.min(options.batch, paths.length - b * options.batch),
+      ),
+    );
+  }
+});
+
+test('a batch whose every image is skipped is written without running the model', async () => {
+  const { writes, events } = await extractAll(['bad-0.jpg', 'bad-1.jpg', 'c.jpg'], { batch: 2 });
+  assert.deepEqual(writes[0], {
+    paths: [],
+    outputs: undefined,
+    skipped: [
+      { path: 'bad-0.jpg', reason: 'bad-0.jpg: corrupt' },
+      { path: 'bad-1.jpg', reason: 'bad-1.jpg: corrupt' },
+    ],
+  });
+  assert.deepEqual(
+    events.filter((e) => e.kind === 'run-start'),
+    [{ kind: 'run-start', batch: 1 }],
+  );
+});
+
+test('a load that throws instead of rejecting skips its image', async () => {
+  const { writes } = await extractAll(['a.jpg', 'b.jpg'], { batch: 2 }, (path) => {
+    if (path === 'a.jpg') throw new TypeError('unsupported image format');
+    return load(path);
+  });
+  assert.deepEqual(writes, [
+    {
+      paths: ['b.jpg'],
+      outputs: ['features of B.JPG'],
+      skipped: [{ path: 'a.jpg', reason: 'unsupported image format' }],
+    },
+  ]);
+});
+
+test('an error of the model or of the output stops the run', async () => {
+  await assert.rejects(
+    runPipeline(
+      PATHS,
+      { batch: 2 },
+      {
+        load,
+        start: () => ({
+          run: () => 0,
+          write: () => {
+            throw new Error('the disk is full');
+          },
+        }),
+      },
+    ),
+    /the disk is full/,
+  );
+});
+
+test('the default batch follows the cores: 8 per core, 8 to 32', () => {
+  assert.deepEqual([1, 2, 3, 4, 64].map(defaultBatch), [8, 16, 24, 32, 32]);
+});
