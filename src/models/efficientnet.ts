@@ -259,11 +259,14 @@ const V2_VARIANTS: [string, number, StageConfig[], number, 'bilinear' | 'bicubic
   ],
 ];
 
+const HALF_NORMALIZE = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] };
+
 for (const [name, dropout, stages, size, interpolation] of V2_VARIANTS) {
   registerModel({
     name,
     build: (o: EfficientNetOptions = {}) => new EfficientNet(stages, dropout, bnV2, 1280, o),
     options: ['dropout', 'stochasticDepthProb'],
-    transform: { resizeSize: size, cropSize: size, interpolation },
+    // The L weights, ported from Google's, take inputs in [-1, 1].
+    transform: { resizeSize: size, cropSize: size, interpolation, ...(name === 'efficientnet_v2_l' ? HALF_NORMALIZE : {}) },
   });
 }

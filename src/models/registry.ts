@@ -14,6 +14,9 @@ export interface ClassificationTransform {
   resizeSize: number;
   cropSize: number;
   interpolation: 'bilinear' | 'bicubic';
+  /** `Normalize`'s per-channel mean and std where the weights' differ from ImageNet's. */
+  mean?: readonly number[];
+  std?: readonly number[];
 }
 
 /** torchvision's ObjectDetection preset: only the image as float in [0, 1]; the model resizes and normalises. */

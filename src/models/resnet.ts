@@ -235,6 +235,7 @@ for (const [name, build] of Object.entries({
     name,
     build,
     options: ['zeroInitResidual', 'groups', 'widthPerGroup', 'replaceStrideWithDilation'],
-    transform: IMAGENET,
+    // torchvision's only resnext101_64x4d weights come from its newer recipe, evaluated at 232.
+    transform: name === 'resnext101_64x4d' ? { ...IMAGENET, resizeSize: 232 } : IMAGENET,
   });
 }

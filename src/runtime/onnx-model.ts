@@ -73,6 +73,8 @@ export interface OnnxGraph {
   initializers: OnnxInitializer[];
   /** Local functions the nodes call (domain LOCAL_DOMAIN). */
   functions?: OnnxFunction[];
+  /** The ONNX opset, OPSET_VERSION unless the graph needs a newer operator (antialiased Resize: 18). */
+  opset?: number;
 }
 
 // Attribute types from onnx.proto's AttributeProto.AttributeType.
@@ -150,7 +152,7 @@ export function encodeModel(graph: OnnxGraph, producerVersion = '0.1.0'): Uint8A
     for (const input of graph.inputs) g.message(11, (v) => writeValueInfo(v, input));
     for (const output of graph.outputs) g.message(12, (v) => writeValueInfo(v, output));
   });
-  w.message(8, (o) => o.string(1, '').int(2, OPSET_VERSION));
+  w.message(8, (o) => o.string(1, '').int(2, graph.opset ?? OPSET_VERSION));
   const functions = graph.functions ?? [];
   if (functions.length > 0) w.message(8, (o) => o.string(1, LOCAL_DOMAIN).int(2, 1));
   for (const f of functions) {
