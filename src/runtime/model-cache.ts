@@ -7,10 +7,10 @@
  * graph: the ORT version, the optimisation level, and the platform and CPU (the 'all' level lays
  * tensors out for the CPU's vector width). Threads do not change the graph and are not in it.
  *
- * An entry is `<key>-<sha256 of its bytes>.ort`, the optimised model in ORT's format (it loads
+ * An entry is `<key>-<checksum of its bytes>.ort` (checksum.ts), the optimised model in ORT's format (it loads
  * without parsing or copying weights): ORT writes a temporary file in the same folder,
  * which is then renamed (atomic), so concurrent writers never leave a half-written entry under an
- * entry's name, and a reader checks the bytes against the digest in the name, so an entry
+ * entry's name, and a reader checks the bytes against the checksum in the name, so an entry
  * truncated or damaged later is deleted and rebuilt instead of giving wrong numbers.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,16 +18,17 @@ import { readFileSync, readdirSync, renameSync, statSync, unlinkSync, mkdirSync,
 import { createRequire } from 'node:module';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
+import { checksum } from './checksum.js';
 
 const require = createRequire(import.meta.url);
 
 /** Bumped when what an entry holds, or how the key is made, changes. */
-const FORMAT = 'featurefx-ort-cache-2';
+const FORMAT = 'featurefx-ort-cache-3';
 /** Entries beyond this total size are evicted, least recently used first. */
 const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
 /** ORT writes an optimised model as one protobuf, which cannot pass 2 GiB: larger models are not cached. */
 export const MAX_CACHED_MODEL_BYTES = 1.5 * 1024 ** 3;
-const ENTRY = /^([0-9a-f]{64})-([0-9a-f]{64})\.ort$/;
+const ENTRY = /^([0-9a-f]{64})-([0-9a-f]{32})\.ort$/;
 
 /** What `compile`'s `cache` option takes: on (the platform's folder), off, or a folder. */
 export type ModelCacheOption = boolean | { dir: string };
@@ -57,8 +58,6 @@ function installedOrtVersion(): string {
   return (require('onnxruntime-node/package.json') as { version: string }).version;
 }
 
-const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
 /** The entry key of an ONNX model optimised at `level` by ONNX Runtime `ortVersion` (the installed one). */
 export function cacheKey(model: Uint8Array, level: string, ortVersion = installedOrtVersion()): string {
   const context = [FORMAT, ortVersion, level, process.platform, process.arch, cpus()[0]?.model ?? ''].join('\n');
@@ -77,7 +76,7 @@ export function readEntry(dir: string, key: string): { bytes: Uint8Array; path: 
     } catch {
       continue;
     }
-    if (sha256(bytes) === match[2]) {
+    if (checksum(bytes) === match[2]) {
       touch(path);
       return { bytes, path };
     }
@@ -100,7 +99,7 @@ export function temporaryPath(dir: string, key: string): string {
 export function commitEntry(dir: string, key: string, temporary: string, maxBytes = DEFAULT_MAX_BYTES): void {
   let name: string;
   try {
-    name = `${key}-${sha256(readFileSync(temporary))}.ort`;
+    name = `${key}-${checksum(readFileSync(temporary))}.ort`;
     renameSync(temporary, join(dir, name));
     modelCacheStats.writes++;
   } catch {
@@ -155,7 +154,7 @@ function touch(path: string): void {
   }
 }
 
-/** Deletes a damaged entry: bytes that do not match their digest, or that ORT cannot load. */
+/** Deletes a damaged entry: bytes that do not match their checksum, or that ORT cannot load. */
 export function discardEntry(path: string): void {
   modelCacheStats.corrupt++;
   remove(path);
