@@ -92,7 +92,10 @@ async function extractImages(
   await runPipeline(todo, options, {
     load: (path) => loadImage(path, preset),
     start: () => {
-      const compiled = compile(buildExtractor(loadModel(modelName, options.weights).model, options.nodes));
+      const model = loadModel(modelName, options.weights).model;
+      // ONNX Runtime's optimised model is cached on disk (model-cache.ts) for checkpoints, which
+      // come again; random weights never do.
+      const compiled = compile(buildExtractor(model, options.nodes), { cache: options.weights !== undefined });
       const bar = (progress = new Progress(todo.length));
       return {
         run: (images) => compiled.call(stack(images, 0)) as Record<string, Tensor>,

@@ -8,6 +8,10 @@ import sharp from 'sharp';
 
 export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 
+// The commands run here inherit this: `extract --weights` would otherwise fill the user's cache
+// folder with models of test checkpoints.
+process.env.FEATUREFX_NO_CACHE ??= '1';
+
 export interface RunResult {
   status: number | null;
   signal: NodeJS.Signals | null;
