@@ -2,7 +2,7 @@
 import { compile } from '../fx/compile.js';
 import { stack } from '../ops/cat.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { IMAGE_EXTENSIONS, loadImage } from './images.js';
+import { IMAGE_EXTENSIONS, type Preset, loadImage } from './images.js';
 import { walkInputs } from './input-walk.js';
 import { runPipeline } from './extract-pipeline.js';
 import { inputsRecord, weightsRecord } from './job-definition.js';
@@ -17,6 +17,8 @@ export interface ExtractOptions {
   weights?: string;
   /** Images per model call. */
   batch: number;
+  /** Resize with sharp (shrinking JPEGs while decoding) instead of torchvision's exact arithmetic. */
+  fastResize?: boolean;
   /** Images decoded and preprocessed ahead of the model (at least `batch`; two batches by default). */
   ahead?: number | undefined;
   format: 'npy' | 'safetensors';
@@ -46,7 +48,7 @@ export async function extract(modelName: string, inputs: string[], options: Extr
       model: modelName,
       nodes,
       weights: weightsRecord(options.weights),
-      preprocessing: entry.transform,
+      preprocessing: presetOf(entry.transform, options),
       inputs: inputsRecord(walk.files),
       shard: shard ?? null,
       format: options.format,
@@ -87,7 +89,7 @@ async function extractImages(
   todo: string[],
   options: ExtractOptions,
 ): Promise<void> {
-  const preset = classifierEntry(modelName).transform;
+  const preset = presetOf(classifierEntry(modelName).transform, options);
   let progress: Progress | undefined;
   await runPipeline(todo, options, {
     load: (path) => loadImage(path, preset),
@@ -108,4 +110,12 @@ async function extractImages(
     },
   });
   progress?.stop();
+}
+
+/**
+ * The preprocessing a job runs, as its manifest records it: `fastResize` only when asked for, so
+ * a folder written before the option existed (exact preprocessing) still resumes.
+ */
+function presetOf(transform: Preset, options: ExtractOptions): Preset {
+  return options.fastResize === true ? { ...transform, fastResize: true } : transform;
 }

@@ -139,6 +139,11 @@ test('a resume of another job is refused saying what differs; a stale lock is ta
   assert.equal(random.status, 1);
   assert.match(random.stderr, /weights: \S*a\.safetensors \(sha256 [0-9a-f]{12}…\) then, random weights now/);
 
+  // Exact and fast preprocessing give other pixels: their rows do not mix either.
+  const fast = run([...withA, '--fast-resize'], dir);
+  assert.equal(fast.status, 1);
+  assert.match(fast.stderr, /preprocessing: \{[^}]*\} then, \{[^}]*"fastResize":true\} now/);
+
   const resumed = run(withA, dir);
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming, [1-7] of 8 images already done/);
