@@ -102,6 +102,8 @@ const work = kept === undefined ? mkdtempSync(join(tmpdir(), 'featurefx-e2e-')) 
 const runs = join(work, `runs-${process.pid}`);
 // Other work on the machine slows both sides; the load before and after the runs is recorded.
 const loadBefore = loadavg()[0]!;
+// The commit of the tree that is built, not of the one after the runs.
+const commit = gitCommit();
 try {
   if (!process.argv.includes('--no-build')) build();
   mkdirSync(work, { recursive: true });
@@ -145,7 +147,6 @@ try {
     node: process.version,
     loadAverage: { before: loadBefore, after: loadavg()[0]! },
   };
-  const commit = gitCommit();
   const figures = rows.map(({ name, images, featurefx: f, torch: t }) => ({
     name,
     images,
