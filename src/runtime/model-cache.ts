@@ -41,7 +41,11 @@ export const modelCacheStats = { hits: 0, writes: 0, corrupt: 0 };
  * `$XDG_CACHE_HOME/featurefx` or `~/.cache/featurefx` on Linux, `~/Library/Caches/featurefx` on
  * macOS, `%LOCALAPPDATA%\featurefx\cache` on Windows.
  */
-export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env, platform = process.platform): string {
+// Plain types, not NodeJS.ProcessEnv: the declarations users install must not need @types/node.
+export function defaultCacheDir(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  platform: string = process.platform,
+): string {
   if (env.FEATUREFX_CACHE_DIR) return env.FEATUREFX_CACHE_DIR;
   if (platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'featurefx');
   if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'featurefx', 'cache');
