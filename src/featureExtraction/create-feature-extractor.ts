@@ -4,13 +4,12 @@ import type { Node } from '../fx/node.js';
 import type { TracerOptions } from '../fx/tracer.js';
 import type { Module } from '../nn/module.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { closestNames } from './closest-names.js';
 import { DualGraphModule } from './dual-graph-module.js';
 import { warnGraphDifferences } from './graph-differences.js';
 import { NodePathTracer, withDefaultLeaves } from './node-path-tracer.js';
+import { type ReturnNodes, isUnder, missingNodeError, toNodeMap } from './return-nodes.js';
 
-/** Node names (full or truncated) to return: a list, or a map from node name to output key. */
-export type ReturnNodes = readonly string[] | Readonly<Record<string, string>>;
+export type { ReturnNodes } from './return-nodes.js';
 
 export interface FeatureExtractorOptions {
   /** Nodes to return in both modes. Give either this, or both train and eval return nodes. */
@@ -67,61 +66,19 @@ function checkOptions(options: FeatureExtractorOptions): void {
   }
 }
 
-/** Normalises a list or map of return nodes to a Map from node name to output key, checking types. */
-function toNodeMap(spec: ReturnNodes, label: string): Map<string, string> {
-  const entries: [unknown, unknown][] = Array.isArray(spec)
-    ? (spec as unknown[]).map((n) => [n, n])
-    : typeof spec === 'object' && spec !== null
-      ? Object.entries(spec)
-      : [];
-  if (!Array.isArray(spec) && (typeof spec !== 'object' || spec === null)) {
-    throw new FeatureExtractionError(`${label} must be an array of node names or an object mapping node names to keys`);
-  }
-  if (entries.length === 0) throw new FeatureExtractionError(`${label} is empty: name at least one node`);
-  const map = new Map<string, string>();
-  const keys = new Map<string, string>();
-  for (const [node, key] of entries) {
-    if (typeof node !== 'string' || typeof key !== 'string') {
-      throw new FeatureExtractionError(
-        `${label}: node names and output keys must be strings, got ${String(node)} -> ${String(key)}`,
-      );
-    }
-    if (map.has(node)) throw new FeatureExtractionError(`${label} names node '${node}' twice`);
-    const other = keys.get(key);
-    if (other !== undefined) {
-      throw new FeatureExtractionError(`${label} maps both '${other}' and '${node}' to the output key '${key}'`);
-    }
-    map.set(node, key);
-    keys.set(key, node);
-  }
-  return map;
-}
-
-/** Whether `name` is `query` or lies below it (`layer1` covers `layer1.0.conv1`, not `layer10`). */
-function isUnder(name: string, query: string): boolean {
-  return name === query || (name.startsWith(query) && name[query.length] === '.');
-}
-
-function missingNodeError(query: string, available: readonly string[], mode: Mode): FeatureExtractionError {
-  const candidates = new Set<string>();
-  for (const name of available) {
-    candidates.add(name);
-    for (let i = name.indexOf('.'); i >= 0; i = name.indexOf('.', i + 1)) candidates.add(name.slice(0, i));
-  }
-  const close = closestNames(query, candidates);
-  return new FeatureExtractionError(
-    `node '${query}' is not present in the model traced in ${mode} mode.` +
-      (close.length > 0 ? ` Closest names: ${close.map((n) => `'${n}'`).join(', ')}.` : '') +
-      ' Use getGraphNodeNames(model) to list the nodes; the train and eval graphs may differ, in which case ' +
-      'give trainReturnNodes and evalReturnNodes separately.',
-  );
-}
-
 /** Rewrites a traced graph to return the requested nodes as `{ key: value }` and prunes the rest. */
 function selectOutputs(graph: Graph, tracer: NodePathTracer, requested: Map<string, string>, mode: Mode): void {
   const available = tracer.nodeNames();
   for (const query of requested.keys()) {
-    if (!available.some((name) => isUnder(name, query))) throw missingNodeError(query, available, mode);
+    if (!available.some((name) => isUnder(name, query))) {
+      throw missingNodeError(
+        query,
+        available,
+        `the model traced in ${mode} mode`,
+        'Use getGraphNodeNames(model) to list the nodes; the train and eval graphs may differ, in which case ' +
+          'give trainReturnNodes and evalReturnNodes separately.',
+      );
+    }
   }
   const output = graph.findOutput();
   if (output !== undefined) {
