@@ -6,7 +6,9 @@
  * threads compute), so nothing on the JS thread moves during a run: only work already handed to
  * libuv's threads (sharp's decoding) goes on. The pipeline therefore starts the loads of the next
  * `ahead` images, and lets the event loop take in every finished one, before each run; the slowest
- * stage then sets the pace instead of the sum of the stages.
+ * stage then sets the pace instead of the sum of the stages. A batch's write may be asynchronous:
+ * it then goes on during the next run, and the run after that waits for it (one write at a time,
+ * so that at most two batches of outputs are held).
  */
 import { availableParallelism } from 'node:os';
 import type { SkippedPath } from './input-walk.js';
@@ -28,12 +30,20 @@ export type PipelineEvent =
   | { kind: 'run-start'; batch: number }
   | { kind: 'run-end'; batch: number };
 
+/**
+ * A failure of a stage itself rather than of one image (an image worker that stopped): it stops the
+ * run, where an image's own failure skips the image.
+ */
+export class StageFailure extends Error {
+  override name = 'StageFailure';
+}
+
 /** The model's side of the pipeline. */
 export interface BatchStages<T, O> {
   /** Runs loaded images through the model, synchronously. */
   run(items: T[]): O;
   /** Takes a batch's outputs (undefined when every image of it was skipped) and its skipped paths. */
-  write(paths: string[], outputs: O | undefined, skipped: SkippedPath[]): void;
+  write(paths: string[], outputs: O | undefined, skipped: SkippedPath[]): void | Promise<void>;
 }
 
 export interface PipelineStages<T, O> {
@@ -52,7 +62,16 @@ export function defaultBatch(cores = availableParallelism()): number {
   return Math.min(32, Math.max(8, 8 * cores));
 }
 
-type Loaded<T> = { path: string; item: T } | { path: string; reason: string };
+/**
+ * The default number of image workers: one per core. Decoding and preprocessing a camera photo
+ * takes about half of resnet50's time per image, and the workers' threads take turns with the
+ * model's: fewer workers leave cores idle between runs.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return cores;
+}
+
+type Loaded<T> = { path: string; item: T } | { path: string; reason: string } | { path: string; failure: unknown };
 
 /** Lets the event loop run the callbacks of loads that finished while the JS thread was busy. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -88,7 +107,9 @@ export async function runPipeline<T, O>(
           (item): Loaded<T> => (emit({ kind: 'load-end', index }), { path, item }),
           (e: unknown): Loaded<T> => (
             emit({ kind: 'load-end', index }),
-            { path, reason: e instanceof Error ? e.message : String(e) }
+            e instanceof StageFailure
+              ? { path, failure: e }
+              : { path, reason: e instanceof Error ? e.message : String(e) }
           ),
         ),
       );
@@ -96,24 +117,39 @@ export async function runPipeline<T, O>(
   };
   fill();
   const { run, write } = stages.start();
-  for (let b = 0; b * batch < paths.length; b++) {
-    const loaded = await Promise.all(pending.splice(0, batch));
-    // The next images start loading, and those that finished during the last run are taken in,
-    // before this batch's run blocks the JS thread.
-    fill();
-    await settle();
-    const items = loaded.flatMap((l) => ('item' in l ? [l] : []));
-    const skipped = loaded.flatMap((l) => ('reason' in l ? [{ path: l.path, reason: l.reason }] : []));
-    let outputs: O | undefined;
-    if (items.length > 0) {
-      emit({ kind: 'run-start', batch: b });
-      outputs = run(items.map((l) => l.item));
-      emit({ kind: 'run-end', batch: b });
+  /** The last batch's write, if it is still going on. */
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    for (let b = 0; b * batch < paths.length; b++) {
+      const loaded = await Promise.all(pending.splice(0, batch));
+      const failed = loaded.find((l) => 'failure' in l);
+      if (failed !== undefined) throw failed.failure;
+      // The next images start loading, and those that finished during the last run are taken in,
+      // before this batch's run blocks the JS thread.
+      fill();
+      await settle();
+      const items = loaded.flatMap((l) => ('item' in l ? [l] : []));
+      const skipped = loaded.flatMap((l) => ('reason' in l ? [{ path: l.path, reason: l.reason }] : []));
+      let outputs: O | undefined;
+      if (items.length > 0) {
+        emit({ kind: 'run-start', batch: b });
+        outputs = run(items.map((l) => l.item));
+        emit({ kind: 'run-end', batch: b });
+      }
+      await writing;
+      writing = Promise.resolve(
+        write(
+          items.map((l) => l.path),
+          outputs,
+          skipped,
+        ),
+      );
+      // Its error is taken by the next `await writing`; meanwhile it is not an unhandled rejection.
+      writing.catch(() => {});
     }
-    write(
-      items.map((l) => l.path),
-      outputs,
-      skipped,
-    );
+    await writing;
+  } finally {
+    // A write still going on when another stage failed ends before the caller closes the output.
+    await writing.catch(() => {});
   }
 }

@@ -1,8 +1,9 @@
 /** `featurefx extract`: features of many images, batched, resumable, shardable. */
 import { compile } from '../fx/compile.js';
-import { stack } from '../ops/cat.js';
+import { fromData } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { IMAGE_EXTENSIONS, type Preset, loadImage } from './images.js';
+import { ImagePool } from './image-pool.js';
+import { IMAGE_EXTENSIONS, type Preset, preprocessImage } from './images.js';
 import { walkInputs } from './input-walk.js';
 import { runPipeline } from './extract-pipeline.js';
 import { inputsRecord, weightsRecord } from './job-definition.js';
@@ -21,6 +22,8 @@ export interface ExtractOptions {
   fastResize?: boolean;
   /** Images decoded and preprocessed ahead of the model (at least `batch`; two batches by default). */
   ahead?: number | undefined;
+  /** Worker threads that decode and preprocess (0: the JS thread does); used only for more than a batch. */
+  workers: number;
   format: 'npy' | 'safetensors';
   shard?: string;
   out: string;
@@ -79,9 +82,31 @@ async function run(store: OutputStore, modelName: string, mine: string[], option
   );
 }
 
+/** What `extract` runs a batch of preprocessed images [n, 3, crop, crop] through. */
+interface BatchModel {
+  run(batch: Tensor): Record<string, Tensor>;
+}
+
+/** The zoo model with the nodes asked for, compiled for ONNX Runtime. */
+function zooModel(modelName: string, options: ExtractOptions): BatchModel {
+  const model = loadModel(modelName, options.weights).model;
+  // ONNX Runtime's optimised model is cached on disk (model-cache.ts) for checkpoints, which
+  // come again; random weights never do.
+  const compiled = compile(buildExtractor(model, options.nodes), { cache: options.weights !== undefined });
+  return { run: (batch) => compiled.call(batch) as Record<string, Tensor> };
+}
+
+/** Preprocessed images [3, crop, crop] as one batch [n, 3, crop, crop]. */
+function batchOf(images: Float32Array[], crop: number): Tensor {
+  const batch = new Float32Array(images.length * 3 * crop * crop);
+  images.forEach((image, i) => batch.set(image, i * image.length));
+  return fromData('float32', [images.length, 3, crop, crop], batch);
+}
+
 /**
  * Decodes, batches and runs `todo` through the compiled extractor, adding each batch to the store;
- * the first images decode while the model loads.
+ * the first images decode while the model loads. Jobs of more than a batch decode and preprocess in
+ * worker threads; a smaller job would spend more on starting them than they save.
  */
 async function extractImages(
   store: OutputStore,
@@ -90,26 +115,28 @@ async function extractImages(
   options: ExtractOptions,
 ): Promise<void> {
   const preset = presetOf(classifierEntry(modelName).transform, options);
+  const pool = todo.length > options.batch && options.workers > 0 ? new ImagePool(options.workers, preset) : undefined;
   let progress: Progress | undefined;
-  await runPipeline(todo, options, {
-    load: (path) => loadImage(path, preset),
-    start: () => {
-      const model = loadModel(modelName, options.weights).model;
-      // ONNX Runtime's optimised model is cached on disk (model-cache.ts) for checkpoints, which
-      // come again; random weights never do.
-      const compiled = compile(buildExtractor(model, options.nodes), { cache: options.weights !== undefined });
-      const bar = (progress = new Progress(todo.length));
-      return {
-        run: (images) => compiled.call(stack(images, 0)) as Record<string, Tensor>,
-        write: (paths, outputs, skipped) => {
-          for (const { path, reason } of skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
-          store.addBatch(paths, outputs ?? {}, skipped);
-          bar.advance(paths.length + skipped.length);
-        },
-      };
-    },
-  });
-  progress?.stop();
+  try {
+    await runPipeline(todo, options, {
+      load: (path) => (pool === undefined ? preprocessImage(path, preset) : pool.load(path)),
+      start: () => {
+        const model = zooModel(modelName, options);
+        const bar = (progress = new Progress(todo.length));
+        return {
+          run: (images) => model.run(batchOf(images, preset.cropSize)),
+          write: (paths, outputs, skipped) => {
+            for (const { path, reason } of skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
+            store.addBatch(paths, outputs ?? {}, skipped);
+            bar.advance(paths.length + skipped.length);
+          },
+        };
+      },
+    });
+  } finally {
+    progress?.stop();
+    await pool?.close();
+  }
 }
 
 /**

@@ -7,9 +7,13 @@
  * tests in test/preprocess/ measure 2 to 122 levels off).
  */
 import sharp from 'sharp';
-import * as F from '../ops/functional.js';
-import { type ClassificationPreset, IMAGENET_MEAN, IMAGENET_STD, ImagePreprocessor } from '../preprocess/image-classification.js';
-import { fromData, tensor } from '../tensor/creation.js';
+import {
+  type ClassificationPreset,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  ImagePreprocessor,
+} from '../preprocess/image-classification.js';
+import { fromData } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
@@ -61,17 +65,36 @@ export async function cropImage(path: string, preset: Preset): Promise<Uint8Arra
   return preprocessor(preset).run(rgb, width, height).pixels;
 }
 
+/**
+ * `ToTensor` and `Normalize` of RGB bytes [size, size, 3]: float32 [3, size, size]. Each step is
+ * rounded to float32 as torch's float32 ops round it (`Math.fround` of one double operation on
+ * float32 operands is the correctly rounded float32 result).
+ */
+function normalize(hwc: Uint8Array, size: number, preset: Preset): Float32Array {
+  const plane = size * size;
+  const out = new Float32Array(3 * plane);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround((preset.mean ?? IMAGENET_MEAN)[c]!);
+    const std = Math.fround((preset.std ?? IMAGENET_STD)[c]!);
+    for (let i = 0; i < plane; i++) out[c * plane + i] = Math.fround(Math.fround(hwc[3 * i + c]! / 255) - mean) / std;
+  }
+  return out;
+}
+
+/**
+ * Decodes an image and applies the preset transform: float32 values [3, crop, crop], in a buffer
+ * of their own (the image workers hand it over without a copy).
+ */
+export async function preprocessImage(path: string, preset: Preset): Promise<Float32Array> {
+  if (preset.fastResize === true) return normalize(await cropImageFast(path, preset), preset.cropSize, preset);
+  const { rgb, width, height } = await readRgb(path);
+  return preprocessor(preset).run(rgb, width, height).input;
+}
+
 /** Decodes an image and applies the preset transform: a float32 tensor [3, crop, crop]. */
 export async function loadImage(path: string, preset: Preset): Promise<Tensor> {
   const size = preset.cropSize;
-  if (preset.fastResize === true) {
-    const hwc = fromData('uint8', [size, size, 3], await cropImageFast(path, preset));
-    const mean = tensor((preset.mean ?? IMAGENET_MEAN).map((m) => [[m]]));
-    const std = tensor((preset.std ?? IMAGENET_STD).map((s) => [[s]]));
-    return F.div(F.sub(F.div(F.permute(F.to(hwc, 'float32'), [2, 0, 1]), 255), mean), std);
-  }
-  const { rgb, width, height } = await readRgb(path);
-  return fromData('float32', [3, size, size], preprocessor(preset).run(rgb, width, height).input);
+  return fromData('float32', [3, size, size], await preprocessImage(path, preset));
 }
 
 /** Decodes an image at its own size: RGB bytes [height, width, 3], as detection models take it. */

@@ -20,9 +20,10 @@ import { setNumThreads } from '../runtime/threads.js';
 import { readCatalogue } from './catalogue.js';
 import { type DetectOptions, detect } from './detect.js';
 import { extract } from './extract.js';
-import { defaultBatch } from './extract-pipeline.js';
+import { defaultBatch, defaultWorkers } from './extract-pipeline.js';
 import { gradcam } from './gradcam.js';
 import { merge } from './merge.js';
+import { printOnnxNodes } from './onnx-nodes.js';
 import { buildExtractor, classifierEntry, loadModel, parseShape } from './model-setup.js';
 import { visualize } from './visualize.js';
 
@@ -95,6 +96,7 @@ program
       }
       if (name === undefined)
         throw new InvalidArgumentError('nodes: name a model (`featurefx models` lists them), or give --catalogue');
+      if (name.endsWith('.onnx')) return printOnnxNodes(name, o);
       classifierEntry(name);
       // Node names need no weights, so none are drawn.
       const model = skipInit(() => models.getModel(name));
@@ -142,6 +144,11 @@ program
     positiveInt,
   )
   .option('--decode-ahead <n>', 'images decoded and preprocessed ahead of the model (default 2 batches)', positiveInt)
+  .option(
+    '--workers <n>',
+    `threads that decode and preprocess, for jobs of more than a batch; 0: the main thread (default one per core: ${defaultWorkers()} here)`,
+    nonNegativeInt,
+  )
   .option('--fast-resize', "resize with sharp, shrinking JPEGs while decoding: faster, not torchvision's pixels")
   .option('--format <format>', 'npy or safetensors', 'npy')
   .option('--shard <K/N>', 'take every N-th image starting at K (K defaults to JOB_COMPLETION_INDEX)')
@@ -155,6 +162,7 @@ program
         weights?: string;
         batch?: number;
         decodeAhead?: number;
+        workers?: number;
         fastResize?: boolean;
         format: string;
         shard?: string;
@@ -168,6 +176,7 @@ program
         ...rest,
         batch: o.batch ?? defaultBatch(),
         ahead: decodeAhead,
+        workers: o.workers ?? defaultWorkers(),
         format: o.format,
       });
     },

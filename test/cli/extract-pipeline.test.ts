@@ -29,7 +29,9 @@ async function extractAll(
     load: loader,
     start: () => ({
       run: (items) => items.map((item) => `features of ${item}`),
-      write: (p, outputs, skipped) => writes.push({ paths: p, outputs, skipped }),
+      write: (p, outputs, skipped) => {
+        writes.push({ paths: p, outputs, skipped });
+      },
     }),
     onEvent: (e) => events.push(e),
   });
