@@ -18,15 +18,15 @@ interface Job {
   reject(error: Error): void;
 }
 
+/** The workers' entry, next to this file: image-worker.js when built, .ts in the sources. */
+const IMAGE_WORKER = new URL(`./image-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
 /**
- * The worker's entry, next to this file. From the sources (tests run under `node --import tsx`),
- * Node 20's workers do not inherit the module hooks of `--import`, so the worker registers tsx's
- * itself before importing the TypeScript entry; the built package runs the JavaScript directly.
+ * From the sources (tests run under `node --import tsx`), Node 20's workers do not inherit the
+ * module hooks of `--import`, so a TypeScript entry registers tsx's before it is imported.
  */
-function startWorker(preset: Preset): Worker {
-  const fromSources = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./image-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSources) return new Worker(entry, { workerData: preset });
+function startWorker(entry: URL, preset: Preset): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: preset });
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   return new Worker(`import(${tsx}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(entry.href)}))`, {
     eval: true,
@@ -42,10 +42,10 @@ export class ImagePool {
   private failure: StageFailure | undefined;
   private closing = false;
 
-  /** Starts `size` workers for images of `preset`. */
-  constructor(size: number, preset: Preset) {
+  /** Starts `size` workers for images of `preset`; `entry` is the workers' script (tests give others). */
+  constructor(size: number, preset: Preset, entry = IMAGE_WORKER) {
     for (let i = 0; i < size; i++) {
-      const worker = startWorker(preset);
+      const worker = startWorker(entry, preset);
       this.held.set(worker, new Map());
       worker.on('message', (reply: ImageReply) => this.settle(worker, reply));
       worker.on('error', (e) => this.fail(worker, e.message));

@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import type { SkippedPath } from '../../src/cli/input-walk.js';
-import { type PipelineEvent, type PipelineOptions, defaultBatch, runPipeline } from '../../src/cli/extract-pipeline.js';
+import {
+  type PipelineEvent,
+  type PipelineOptions,
+  StageFailure,
+  defaultBatch,
+  runPipeline,
+} from '../../src/cli/extract-pipeline.js';
+import { ImagePool } from '../../src/cli/image-pool.js';
+import { type Preset, preprocessImage } from '../../src/cli/images.js';
 
 const PATHS = Array.from({ length: 11 }, (_, i) => `img-${i}.jpg`);
 
@@ -154,4 +166,63 @@ test('an error of the model or of the output stops the run', async () => {
 
 test('the default batch follows the cores: 8 per core, 8 to 32', () => {
   assert.deepEqual([1, 2, 3, 4, 64].map(defaultBatch), [8, 16, 24, 32, 32]);
+});
+
+const PHOTOS = join(import.meta.dirname, '..', 'fixtures', 'preprocess');
+const RESNET: Preset = { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' };
+
+test("image workers give the JS thread's preprocessing, exact and fast; an image that fails is rejected with its own error", async () => {
+  const notImage = join(mkdtempSync(join(tmpdir(), 'featurefx-pool-')), 'notes.jpg');
+  writeFileSync(notImage, 'not an image');
+  for (const preset of [RESNET, { ...RESNET, fastResize: true, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] }]) {
+    const pool = new ImagePool(1, preset);
+    try {
+      const paths = ['chelsea.jpg', 'rocket.jpg'].map((name) => join(PHOTOS, name));
+      const fromWorkers = await Promise.all(paths.map((path) => pool.load(path)));
+      for (const [i, path] of paths.entries()) assert.deepEqual(fromWorkers[i], await preprocessImage(path, preset));
+      const own = await preprocessImage(notImage, preset).then(
+        () => assert.fail('a text file decoded'),
+        (e: Error) => e.message,
+      );
+      await assert.rejects(pool.load(notImage), (e: Error) => !(e instanceof StageFailure) && e.message === own);
+    } finally {
+      await pool.close();
+    }
+  }
+});
+
+test('a worker that stops fails its loads and every later one with a StageFailure, which stops the pipeline', async () => {
+  const crashing = join(mkdtempSync(join(tmpdir(), 'featurefx-pool-')), 'crashing-worker.mjs');
+  writeFileSync(
+    crashing,
+    "import { parentPort } from 'node:worker_threads';\n" +
+      "parentPort.on('message', () => { throw new Error('out of luck'); });\n",
+  );
+  const pool = new ImagePool(1, RESNET, pathToFileURL(crashing));
+  const stopped = {
+    name: 'StageFailure',
+    message:
+      'an image worker stopped (out of luck) while preprocessing a.jpg, b.jpg; the images written so far are kept: ' +
+      'run the same command again to resume',
+  };
+  try {
+    await Promise.all([assert.rejects(pool.load('a.jpg'), stopped), assert.rejects(pool.load('b.jpg'), stopped)]);
+    await assert.rejects(pool.load('c.jpg'), stopped);
+  } finally {
+    await pool.close();
+  }
+  // Through the pipeline: nothing of the failed batch is written, not even as skipped.
+  const writes: string[][] = [];
+  await assert.rejects(
+    runPipeline(
+      PATHS,
+      { batch: 2 },
+      {
+        load: (path) => (path === 'img-3.jpg' ? Promise.reject(new StageFailure('stopped')) : load(path)),
+        start: () => ({ run: (items) => items, write: (paths) => void writes.push(paths) }),
+      },
+    ),
+    { name: 'StageFailure', message: 'stopped' },
+  );
+  assert.deepEqual(writes, [['img-0.jpg', 'img-1.jpg']]);
 });
