@@ -1,14 +1,16 @@
 /**
  * torchvision's ImageClassification preset as a PIL user runs it, computed by ONNX Runtime:
  * `Resize(resizeSize)` of the shorter side with PIL's antialiased filters, `CenterCrop(cropSize)`,
- * `ToTensor`, `Normalize(mean, std)`. PIL resizes in uint8 with two separable passes, horizontal
- * first, each rounding to uint8; the graph runs the same passes as two uint8 `Resize` nodes (opset
- * 18's `antialias`), whose arithmetic ONNX Runtime takes from PIL's (fixed-point weights, stretched
- * support when downscaling, weights outside the image dropped and the rest renormalised).
+ * `ToTensor`, `Normalize(mean, std)`, bit for bit. PIL resizes 8-bit images in fixed point, in two
+ * separable passes (horizontal first), each clipping to uint8; pil-resample.ts computes PIL's taps
+ * and integer weights per image, for the output pixels inside the crop only (each output pixel is
+ * independent of the others), and the graph applies them with Gather, Mul and ReduceSum in int32,
+ * whose sums are exact. Plain opset-17 operators, as ONNX Runtime Web runs them.
  */
 import type { OnnxGraph, OnnxInitializer } from '../runtime/onnx-model.js';
 import { encodeModel } from '../runtime/onnx-model.js';
-import { NativeSession } from '../runtime/native-session.js';
+import { NativeSession, type RawTensor } from '../runtime/native-session.js';
+import { PRECISION_BITS, resampleTaps } from './pil-resample.js';
 
 export interface ClassificationPreset {
   resizeSize: number;
@@ -44,60 +46,121 @@ function int64s(name: string, values: readonly number[]): OnnxInitializer {
   return { name, type: 'int64', dims: [values.length], raw: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) };
 }
 
+function int32Scalar(name: string, value: number): OnnxInitializer {
+  return { name, type: 'int32', dims: [], raw: new Uint8Array(Int32Array.of(value).buffer) };
+}
+
 function floats(name: string, dims: number[], values: readonly number[]): OnnxInitializer {
   return { name, type: 'float32', dims, raw: new Uint8Array(Float32Array.from(values).buffer) };
 }
 
 /**
- * The preprocessing graph. Inputs: `image` uint8 [1, H, W, 3], `width_sizes` and `height_sizes`
- * (the Resize sizes of the horizontal and vertical passes, NCHW), `crop_starts` [top, left].
- * Outputs: `input` float32 [1, 3, crop, crop] and `pixels` uint8 [1, crop, crop, 3].
+ * The preprocessing graph. Inputs (int32 but the image): `image` uint8 [H, W, 3]; `source_rows`,
+ * the band of image rows the crop reads; `column_taps` [3, crop, taps], the columns each output
+ * column reads in each colour plane (plane c's column x is c * W + x); `column_weights`
+ * [crop, 1, taps], PIL's fixed-point weights; `row_taps` [crop, taps] (counted in the band) and
+ * `row_weights` [crop, 1, taps] likewise for the vertical pass. Outputs: `input` float32
+ * [3, crop, crop] and `pixels` uint8 [crop, crop, 3].
  */
 export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
   const crop = preset.cropSize;
-  const resize = {
-    mode: preset.interpolation === 'bicubic' ? 'cubic' : 'linear',
-    antialias: 1,
-    // PIL's bicubic filter; ignored by 'linear'.
-    cubic_coeff_a: { float: -0.5 },
-    // PIL samples at pixel centres, and drops the weights of taps outside the image.
-    coordinate_transformation_mode: 'half_pixel',
-    exclude_outside: 1,
-  };
+  /** PIL's `clip8` after the `1 << 21` start of each sum: (sum + half) >> 22, clamped to 0..255. */
+  const clip8 = (sum: string, out: string) => [
+    { opType: 'Add', inputs: [sum, 'half'], outputs: [`${out}_rounded`] },
+    // Integer Div truncates; it differs from PIL's shift only below zero, which the clamp maps to 0 either way.
+    { opType: 'Div', inputs: [`${out}_rounded`, 'one'], outputs: [`${out}_shifted`] },
+    { opType: 'Clip', inputs: [`${out}_shifted`, 'zero', 'max_value'], outputs: [out] },
+  ];
   return {
     name: 'featurefx_preprocess',
-    opset: 18,
     nodes: [
-      { opType: 'Transpose', inputs: ['image'], outputs: ['nchw'], attributes: { perm: [0, 3, 1, 2] } },
-      { opType: 'Resize', inputs: ['nchw', '', '', 'width_sizes'], outputs: ['wide'], attributes: resize },
-      { opType: 'Resize', inputs: ['wide', '', '', 'height_sizes'], outputs: ['resized'], attributes: resize },
-      { opType: 'Add', inputs: ['crop_starts', 'crop_size'], outputs: ['crop_ends'] },
-      { opType: 'Slice', inputs: ['resized', 'crop_starts', 'crop_ends', 'crop_axes'], outputs: ['cropped'] },
-      { opType: 'Transpose', inputs: ['cropped'], outputs: ['pixels'], attributes: { perm: [0, 2, 3, 1] } },
-      { opType: 'Cast', inputs: ['cropped'], outputs: ['float'], attributes: { to: 1 } },
+      { opType: 'Gather', inputs: ['image', 'source_rows'], outputs: ['rows'], attributes: { axis: 0 } },
+      // The band as [3 * W, rows]: each tap then gathers a whole column of one plane at once. Two
+      // transposes that each move one axis, which ONNX Runtime does fast; the reshape between
+      // them keeps its optimiser from merging them into one general transpose, 20 times slower.
+      { opType: 'Transpose', inputs: ['rows'], outputs: ['row_planes'], attributes: { perm: [0, 2, 1] } },
+      { opType: 'Reshape', inputs: ['row_planes', 'band_matrix'], outputs: ['band'] },
+      { opType: 'Transpose', inputs: ['band'], outputs: ['band_by_column'], attributes: { perm: [1, 0] } },
+      { opType: 'Cast', inputs: ['band_by_column'], outputs: ['columns_int'], attributes: { to: 6 } },
+      // Horizontal pass: [3, crop, taps, rows] samples, weighted and summed over the taps.
+      {
+        opType: 'Gather',
+        inputs: ['columns_int', 'column_taps'],
+        outputs: ['column_samples'],
+        attributes: { axis: 0 },
+      },
+      { opType: 'MatMul', inputs: ['column_weights', 'column_samples'], outputs: ['column_sums'] },
+      ...clip8('column_sums', 'wide_columns'),
+      { opType: 'Squeeze', inputs: ['wide_columns', 'axis_2'], outputs: ['wide_by_column'] },
+      { opType: 'Transpose', inputs: ['wide_by_column'], outputs: ['wide'], attributes: { perm: [0, 2, 1] } },
+      // Vertical pass: [3, crop, taps, crop] samples, weighted and summed over the taps.
+      { opType: 'Gather', inputs: ['wide', 'row_taps'], outputs: ['row_samples'], attributes: { axis: 1 } },
+      { opType: 'MatMul', inputs: ['row_weights', 'row_samples'], outputs: ['row_sums'] },
+      ...clip8('row_sums', 'resized_planes'),
+      { opType: 'Squeeze', inputs: ['resized_planes', 'axis_2'], outputs: ['resized'] },
+      { opType: 'Cast', inputs: ['resized'], outputs: ['chw'], attributes: { to: 2 } },
+      { opType: 'Transpose', inputs: ['chw'], outputs: ['pixels'], attributes: { perm: [1, 2, 0] } },
+      { opType: 'Cast', inputs: ['resized'], outputs: ['float'], attributes: { to: 1 } },
       // ToTensor divides by 255, Normalize subtracts then divides, all in float32, as torch does.
-      { opType: 'Div', inputs: ['float', 'max_value'], outputs: ['scaled'] },
+      { opType: 'Div', inputs: ['float', 'level_count'], outputs: ['scaled'] },
       { opType: 'Sub', inputs: ['scaled', 'mean'], outputs: ['centred'] },
       { opType: 'Div', inputs: ['centred', 'std'], outputs: ['input'] },
     ],
     inputs: [
-      { name: 'image', type: 'uint8', shape: [1, 'height', 'width', 3] },
-      { name: 'width_sizes', type: 'int64', shape: [4] },
-      { name: 'height_sizes', type: 'int64', shape: [4] },
-      { name: 'crop_starts', type: 'int64', shape: [2] },
+      { name: 'image', type: 'uint8', shape: ['height', 'width', 3] },
+      { name: 'source_rows', type: 'int32', shape: ['source_row_count'] },
+      { name: 'column_taps', type: 'int32', shape: [3, crop, 'column_tap_count'] },
+      { name: 'column_weights', type: 'int32', shape: [crop, 1, 'column_tap_count'] },
+      { name: 'row_taps', type: 'int32', shape: [crop, 'row_tap_count'] },
+      { name: 'row_weights', type: 'int32', shape: [crop, 1, 'row_tap_count'] },
     ],
     outputs: [
-      { name: 'input', type: 'float32', shape: [1, 3, crop, crop] },
-      { name: 'pixels', type: 'uint8', shape: [1, crop, crop, 3] },
+      { name: 'input', type: 'float32', shape: [3, crop, crop] },
+      { name: 'pixels', type: 'uint8', shape: [crop, crop, 3] },
     ],
     initializers: [
-      int64s('crop_size', [crop, crop]),
-      int64s('crop_axes', [2, 3]),
-      floats('max_value', [], [255]),
+      int64s('axis_2', [2]),
+      int64s('band_matrix', [0, -1]),
+      int32Scalar('half', 2 ** (PRECISION_BITS - 1)),
+      int32Scalar('one', 2 ** PRECISION_BITS),
+      int32Scalar('zero', 0),
+      int32Scalar('max_value', 255),
+      floats('level_count', [], [255]),
       floats('mean', [3, 1, 1], preset.mean ?? IMAGENET_MEAN),
       floats('std', [3, 1, 1], preset.std ?? IMAGENET_STD),
     ],
   };
+}
+
+/** The indices of one plane's columns in all three planes, laid one after the other, each `size` long. */
+function planeIndices(indices: Int32Array, size: number): Int32Array {
+  const all = new Int32Array(3 * indices.length);
+  for (let c = 0; c < 3; c++)
+    all.set(
+      indices.map((i) => i + c * size),
+      c * indices.length,
+    );
+  return all;
+}
+
+/** The graph's per-image inputs: PIL's taps of the crop's columns and rows. */
+function resampleInputs(preset: ClassificationPreset, width: number, height: number): RawTensor[] {
+  const { resizeSize, cropSize: crop, interpolation } = preset;
+  const [h, w] = resizedSize(height, width, resizeSize);
+  const columns = resampleTaps(width, w, interpolation, centerCropOffset(w, crop), crop);
+  const rows = resampleTaps(height, h, interpolation, centerCropOffset(h, crop), crop);
+  // The horizontal pass runs on the source rows the vertical pass reads: a band, as in PIL.
+  const first = rows.indices.reduce((a, b) => Math.min(a, b));
+  const last = rows.indices.reduce((a, b) => Math.max(a, b));
+  const sourceRows = Int32Array.from({ length: last + 1 - first }, (_, i) => first + i);
+  const rowTaps = rows.indices.map((y) => y - first);
+  return [
+    { type: 'int32', dims: [sourceRows.length], data: sourceRows },
+    { type: 'int32', dims: [3, crop, columns.taps], data: planeIndices(columns.indices, width) },
+    { type: 'int32', dims: [crop, 1, columns.taps], data: columns.weights },
+    { type: 'int32', dims: [crop, rows.taps], data: rowTaps },
+    { type: 'int32', dims: [crop, 1, rows.taps], data: rows.weights },
+  ];
 }
 
 /** The preset's preprocessing, compiled once and run per image. */
@@ -116,17 +179,9 @@ export class ImagePreprocessor {
    * and `pixels`, the resized and cropped RGB bytes [crop, crop, 3].
    */
   run(rgb: Uint8Array, width: number, height: number): { input: Float32Array; pixels: Uint8Array } {
-    const { resizeSize, cropSize } = this.preset;
-    const [h, w] = resizedSize(height, width, resizeSize);
     const [input, pixels] = this.session.run([
-      { type: 'uint8', dims: [1, height, width, 3], data: rgb },
-      { type: 'int64', dims: [4], data: BigInt64Array.from([1, 3, height, w], BigInt) },
-      { type: 'int64', dims: [4], data: BigInt64Array.from([1, 3, h, w], BigInt) },
-      {
-        type: 'int64',
-        dims: [2],
-        data: BigInt64Array.from([centerCropOffset(h, cropSize), centerCropOffset(w, cropSize)], BigInt),
-      },
+      { type: 'uint8', dims: [height, width, 3], data: rgb },
+      ...resampleInputs(this.preset, width, height),
     ]);
     return { input: input!.data as Float32Array, pixels: pixels!.data as Uint8Array };
   }
