@@ -39,3 +39,12 @@ export class StateDictError extends Error {
 export class AutogradError extends Error {
   override name = 'AutogradError';
 }
+
+/**
+ * An ONNX file that cannot be read: not a protobuf ModelProto, truncated, with tensors whose data does
+ * not fit their dims, external data outside the model's folder, or an IR version or opset ONNX Runtime
+ * does not run. The message names the file, what was wrong and what to do.
+ */
+export class OnnxFormatError extends Error {
+  override name = 'OnnxFormatError';
+}

@@ -1,0 +1,92 @@
+/**
+ * The checks a decoded ONNX model passes before featurefx uses it, so that a malformed or hostile file
+ * fails here with a message naming what is wrong rather than deep inside naming, pruning or ONNX
+ * Runtime: it is a model at all, its IR version and opsets are ones onnxruntime-node 1.30 runs, and
+ * every tensor's data fits its declared dims and type. Browser-safe.
+ */
+import { OnnxFormatError } from '../errors.js';
+import type { ModelProto, OperatorSetIdProto, TensorProto } from './model-proto.js';
+import { modelTensors } from './model-tensors.js';
+import { dataTypeLayout, declaredElements, isExternal, rawByteLength, typedEntries } from './tensor-size.js';
+
+/** IR versions onnxruntime-node 1.30 loads; 3 is the first with opset imports (ONNX 1.0). */
+export const MIN_IR_VERSION = 3;
+export const MAX_IR_VERSION = 13;
+
+/** The newest opset of each standard domain onnxruntime-node 1.30 officially supports (it refuses newer). */
+export const MAX_OPSETS: Readonly<Record<string, number>> = { 'ai.onnx': 26, 'ai.onnx.ml': 5 };
+
+/** Throws OnnxFormatError for the first problem found; `source` names the model in the message. */
+export function checkModel(model: ModelProto, source: string): void {
+  const fail = (problem: string): never => {
+    throw new OnnxFormatError(`Load model from ${source} failed: ${problem}`);
+  };
+  if (model.irVersion === undefined || model.graph === undefined) {
+    fail(
+      `it is not an ONNX model (it has no ${model.irVersion === undefined ? 'ir_version' : 'graph'}, which ` +
+        'every ONNX file has). Give the path of a .onnx file, e.g. one written by torch.onnx.export.',
+    );
+  }
+  const ir = model.irVersion!;
+  if (!Number.isSafeInteger(ir) || ir < MIN_IR_VERSION || ir > MAX_IR_VERSION) {
+    fail(
+      `unsupported model IR version ${ir}: onnxruntime-node 1.30 loads IR versions ${MIN_IR_VERSION} to ` +
+        `${MAX_IR_VERSION}. Export the model again with an ONNX package that writes IR version ${MAX_IR_VERSION} ` +
+        'or older (onnx 1.19), or convert it with onnx.version_converter.',
+    );
+  }
+  if (model.opsetImport.length === 0) {
+    fail('it imports no opset (opset_import is empty). Export it again with torch.onnx.export(..., opset_version=17).');
+  }
+  checkOpsets(model.opsetImport, 'the model', fail);
+  for (const fn of model.functions) checkOpsets(fn.opsetImport, `local function '${fn.name ?? ''}'`, fail);
+  for (const node of model.graph!.node) {
+    if (!node.opType) fail(`node '${node.name ?? ''}' (outputs ${JSON.stringify(node.output)}) has no op_type.`);
+  }
+  for (const { tensor, where } of modelTensors(model)) {
+    const problem = tensorProblem(tensor);
+    if (problem !== undefined) {
+      fail(`${where} ${problem}. The file is damaged or was not written by an ONNX exporter; export it again.`);
+    }
+  }
+}
+
+function checkOpsets(opsets: readonly OperatorSetIdProto[], owner: string, fail: (problem: string) => never): void {
+  for (const { domain, version } of opsets) {
+    const name = domain === undefined || domain === '' ? 'ai.onnx' : domain;
+    const max = MAX_OPSETS[name];
+    if (max === undefined) continue; // custom domains (local functions, com.microsoft) have their own numbering
+    if (version === undefined || !Number.isSafeInteger(version) || version < 1 || version > max) {
+      fail(
+        `${owner} uses opset ${version ?? '(none)'} of ${name}, and onnxruntime-node 1.30 supports opsets 1 to ` +
+          `${max} of ${name}. Export it with an older opset (torch.onnx.export(..., opset_version=17)) or convert ` +
+          'it with onnx.version_converter.convert_version.',
+      );
+    }
+  }
+}
+
+/** What is wrong with a tensor's declaration or data, or undefined. */
+export function tensorProblem(tensor: TensorProto): string | undefined {
+  const layout = dataTypeLayout(tensor.dataType);
+  if (layout === undefined) return `has data type ${tensor.dataType ?? 0}, which is not an ONNX tensor type`;
+  const count = declaredElements(tensor.dims);
+  if (typeof count === 'string') return `has dims [${tensor.dims.join(', ')}], ${count}`;
+  // External data is checked against its file by readOnnxModel; a segment is part of a larger tensor.
+  if (isExternal(tensor) || tensor.segment !== undefined) return undefined;
+  const declared = `dims [${tensor.dims.join(', ')}] of ${layout.name}`;
+  if (tensor.rawData !== undefined) {
+    if (layout.bits === 0) return `is a STRING tensor with raw_data, which strings cannot have`;
+    const bytes = rawByteLength(layout, count);
+    if (tensor.rawData.length !== bytes) {
+      return `declares ${declared} (${bytes} bytes), but its raw_data has ${tensor.rawData.length} bytes`;
+    }
+    return undefined;
+  }
+  const entries = typedEntries(layout, count);
+  const held = tensor[layout.field].length;
+  if (held !== entries) {
+    return `declares ${declared} (${entries} entries of ${layout.field}), but it holds ${held}`;
+  }
+  return undefined;
+}

@@ -1,0 +1,112 @@
+/**
+ * `readOnnxModel(path)`: an ONNX file read in Node, with the data of tensors stored in external files
+ * (models over 2 GB, `torch.onnx.export(..., external_data=True)`) read into their `rawData`, so the
+ * model can be pruned and encoded again as one self-contained file. External files are read only
+ * inside the model's folder, as ONNX Runtime does: a hostile model must not read /etc/passwd or
+ * ../secrets into its weights.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { OnnxFormatError } from '../errors.js';
+import type { ModelProto, TensorProto } from './model-proto.js';
+import { modelTensors } from './model-tensors.js';
+import { decodeOnnxModel } from './read-model.js';
+import { dataTypeLayout, declaredElements, isExternal, rawByteLength } from './tensor-size.js';
+
+/**
+ * Reads and checks an ONNX model file and the external data it names.
+ *
+ * @example
+ * const model = await readOnnxModel('resnet18.onnx');
+ * console.log(model.graph?.node.length, model.opsetImport);
+ */
+export async function readOnnxModel(path: string): Promise<ModelProto> {
+  if (typeof path !== 'string' || path === '') {
+    throw new TypeError(`readOnnxModel: path must be the path of a .onnx file, got ${JSON.stringify(path)}`);
+  }
+  const source = `'${path}'`;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new OnnxFormatError(
+      `Load model from ${source} failed: cannot read it (${(error as Error).message}). Give the path of a .onnx file.`,
+    );
+  }
+  const model = decodeOnnxModel(bytes, { source });
+  await readExternalData(model, await realpath(dirname(resolve(path))), source);
+  return model;
+}
+
+async function readExternalData(model: ModelProto, folder: string, source: string): Promise<void> {
+  const files = new Map<string, FileHandle>();
+  try {
+    for (const { tensor, where } of modelTensors(model)) {
+      if (!isExternal(tensor)) continue;
+      const fail = (problem: string): never => {
+        throw new OnnxFormatError(`Load model from ${source} failed: ${where} ${problem}`);
+      };
+      const entries = new Map(tensor.externalData.map(({ key, value }) => [key ?? '', value ?? '']));
+      const location = entries.get('location');
+      if (location === undefined || location === '') fail('has external data without a location.');
+      const file = await externalFile(location!, folder, fail);
+      const layout = dataTypeLayout(tensor.dataType)!;
+      if (layout.bits === 0) fail('is a STRING tensor with external data, which ONNX cannot store externally.');
+      // checkModel has refused bad dims already.
+      const bytes = rawByteLength(layout, declaredElements(tensor.dims) as number);
+      const offset = byteField(entries.get('offset') ?? '0', 'offset', fail);
+      const length = entries.has('length') ? byteField(entries.get('length')!, 'length', fail) : bytes;
+      if (length !== bytes) {
+        fail(`declares dims [${tensor.dims.join(', ')}] of ${layout.name} (${bytes} bytes), but its external ` +
+          `data has length ${length}. The model and its data file do not belong together; export them again.`);
+      }
+      let handle = files.get(file);
+      if (handle === undefined) files.set(file, (handle = await open(file, 'r')));
+      const size = (await handle.stat()).size;
+      if (offset + bytes > size) {
+        fail(`reads bytes ${offset} to ${offset + bytes} of '${location}', which has ${size} bytes. The data ` +
+          'file is truncated or belongs to another export; copy both files again.');
+      }
+      const data = new Uint8Array(bytes);
+      const { bytesRead } = await handle.read(data, 0, bytes, offset);
+      if (bytesRead !== bytes) fail(`got ${bytesRead} of its ${bytes} bytes from '${location}': it shrank while read.`);
+      inline(tensor, data);
+    }
+  } finally {
+    await Promise.all([...files.values()].map((handle) => handle.close()));
+  }
+}
+
+/** The real path of an external data file, refused unless it is a regular file inside `folder`. */
+async function externalFile(location: string, folder: string, fail: (problem: string) => never): Promise<string> {
+  const outside = (why: string): never =>
+    fail(`has external data at '${location}', ${why}. External data is read only from the model's folder ` +
+      `(${folder}); put the data file beside the model and name it by a relative path.`);
+  if (isAbsolute(location) || location.split(/[\\/]/).includes('..')) outside('outside the model\'s folder');
+  let real: string;
+  try {
+    real = await realpath(resolve(folder, location));
+  } catch {
+    return fail(`has its data in '${location}', which does not exist in ${folder}. Copy the data file ` +
+      'written with the model (torch.onnx.export writes it beside the .onnx file) into that folder.');
+  }
+  const rel = relative(folder, real);
+  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) outside(`a link to ${real}, outside the model's folder`);
+  if (!(await stat(real)).isFile()) fail(`has its data in '${location}', which is not a file.`);
+  return real;
+}
+
+/** An external-data offset or length: ONNX writes them as decimal strings. */
+function byteField(value: string, key: string, fail: (problem: string) => never): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) fail(`has external data ${key} '${value}', not a byte count.`);
+  return n;
+}
+
+/** Makes a tensor self-contained: its data in rawData, no longer external. */
+function inline(tensor: TensorProto, data: Uint8Array): void {
+  tensor.rawData = data;
+  tensor.externalData = [];
+  delete tensor.dataLocation;
+}

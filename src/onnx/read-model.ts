@@ -1,0 +1,63 @@
+/**
+ * ONNX model bytes <-> plain `ModelProto` data, with protobufjs and ONNX's own schema (no hand-written
+ * decoder). Browser-safe: no node: imports here; `readOnnxModel` (read-model-file.ts) adds the file
+ * and its external data in Node.
+ */
+import Long from 'long';
+import protobuf from 'protobufjs/light.js';
+import { OnnxFormatError } from '../errors.js';
+import { checkModel } from './check-model.js';
+import type { ModelProto } from './model-proto.js';
+import { ONNX_SCHEMA } from './onnx-schema.js';
+
+// protobufjs finds `long` with a dynamic require, which a browser bundle does not have; without it
+// int64 fields round-trip through plain numbers and INT64_MAX (Slice's "to the end") comes back as
+// INT64_MIN. Setting it explicitly gives Node and the browser the same, exact extremes.
+protobuf.util.Long = Long;
+protobuf.configure();
+
+const MODEL_PROTO = protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType('onnx.ModelProto');
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: Number, arrays: true, defaults: false };
+
+export interface DecodeOptions {
+  /** How messages name the model, e.g. its path; 'the ONNX model' if not given. */
+  source?: string;
+}
+
+/**
+ * Decodes an ONNX file's bytes and checks them (see check-model.ts). `bytes` fields of the result view
+ * `bytes` (no copy). Tensors with external data keep their `externalData` entries: `readOnnxModel`
+ * resolves them in Node.
+ *
+ * @example
+ * const model = decodeOnnxModel(new Uint8Array(await (await fetch('model.onnx')).arrayBuffer()));
+ * model.graph?.node.map((n) => n.opType);
+ */
+export function decodeOnnxModel(bytes: Uint8Array, options: DecodeOptions = {}): ModelProto {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`decodeOnnxModel: bytes must be a Uint8Array (the file's contents), got ${typeof bytes}`);
+  }
+  const source = options.source ?? 'the ONNX model';
+  // A plain Uint8Array view of a Node Buffer, so that bytes fields are Uint8Arrays in Node as in the browser.
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let model: ModelProto;
+  try {
+    model = MODEL_PROTO.toObject(MODEL_PROTO.decode(view), TO_OBJECT) as ModelProto;
+  } catch (error) {
+    // protobufjs reports a truncated field as "index out of range: 10 + 4 > 12", a bad tag as "invalid
+    // wire type 7 at offset 3"; a hostile nesting depth exhausts the stack.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new OnnxFormatError(
+      `Load model from ${source} failed: protobuf parsing failed (${reason}) after reading ${bytes.length} ` +
+        'bytes. The file is truncated or damaged, or is not an ONNX model; copy or export it again.',
+    );
+  }
+  checkModel(model, source);
+  return model;
+}
+
+/** Encodes a `ModelProto` (as `decodeOnnxModel` gives it, possibly pruned) into ONNX file bytes. */
+export function encodeOnnxModel(model: ModelProto): Uint8Array {
+  return MODEL_PROTO.encode(MODEL_PROTO.fromObject(model)).finish();
+}
