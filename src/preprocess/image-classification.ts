@@ -135,16 +135,25 @@ export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
 /** The indices of one plane's columns in all three planes, laid one after the other, each `size` long. */
 function planeIndices(indices: Int32Array, size: number): Int32Array {
   const all = new Int32Array(3 * indices.length);
-  for (let c = 0; c < 3; c++)
+  for (let c = 0; c < 3; c++) {
     all.set(
       indices.map((i) => i + c * size),
       c * indices.length,
     );
+  }
   return all;
 }
 
-/** The graph's per-image inputs: PIL's taps of the crop's columns and rows. */
-function resampleInputs(preset: ClassificationPreset, width: number, height: number): RawTensor[] {
+/**
+ * The inputs of `preprocessGraph(preset)` for decoded RGB bytes [height, width, 3], in the graph's
+ * input order: the image, then PIL's taps and weights of the crop's columns and rows.
+ */
+export function preprocessInputs(
+  preset: ClassificationPreset,
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+): RawTensor[] {
   const { resizeSize, cropSize: crop, interpolation } = preset;
   const [h, w] = resizedSize(height, width, resizeSize);
   const columns = resampleTaps(width, w, interpolation, centerCropOffset(w, crop), crop);
@@ -155,6 +164,7 @@ function resampleInputs(preset: ClassificationPreset, width: number, height: num
   const sourceRows = Int32Array.from({ length: last + 1 - first }, (_, i) => first + i);
   const rowTaps = rows.indices.map((y) => y - first);
   return [
+    { type: 'uint8', dims: [height, width, 3], data: rgb },
     { type: 'int32', dims: [sourceRows.length], data: sourceRows },
     { type: 'int32', dims: [3, crop, columns.taps], data: planeIndices(columns.indices, width) },
     { type: 'int32', dims: [crop, 1, columns.taps], data: columns.weights },
@@ -179,10 +189,7 @@ export class ImagePreprocessor {
    * and `pixels`, the resized and cropped RGB bytes [crop, crop, 3].
    */
   run(rgb: Uint8Array, width: number, height: number): { input: Float32Array; pixels: Uint8Array } {
-    const [input, pixels] = this.session.run([
-      { type: 'uint8', dims: [height, width, 3], data: rgb },
-      ...resampleInputs(this.preset, width, height),
-    ]);
+    const [input, pixels] = this.session.run(preprocessInputs(this.preset, rgb, width, height));
     return { input: input!.data as Float32Array, pixels: pixels!.data as Uint8Array };
   }
 
