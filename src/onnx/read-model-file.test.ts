@@ -76,8 +76,9 @@ test('external data is read from the model folder into raw data; the model re-en
 test('external data that leaves the model folder is refused: .., absolute paths, symlinks out', async () => {
   writeFileSync(join(work, 'secret.bin'), new Uint8Array(1000));
   const fix = /External data is read only from the model's folder \(.+\); put the data file beside the model/;
-  for (const [name, location] of [['dotdot', '../secret.bin'], ['absolute', join(work, 'secret.bin')]]) {
-    const path = withExternalWeights(name, { location: location! });
+  const outside: [string, string][] = [['dotdot', '../secret.bin'], ['absolute', join(work, 'secret.bin')]];
+  for (const [name, location] of outside) {
+    const path = withExternalWeights(name, { location });
     await rejectsWith(path, new RegExp(`initializer 'block_w' has external data at '${location}', outside`));
     await rejectsWith(path, fix);
   }
