@@ -37,9 +37,12 @@ function roundHalfEven(x: number): number {
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** torchvision's `center_crop` offsets: `int(round((size - crop) / 2.0))`. */
+/**
+ * torchvision's `center_crop` offset along one axis: `int(round((size - crop) / 2.0))`; for a crop
+ * larger than the image, minus the zero padding it adds before the image, `(crop - size) // 2`.
+ */
 export function centerCropOffset(size: number, crop: number): number {
-  return roundHalfEven((size - crop) / 2);
+  return crop > size ? -Math.floor((crop - size) / 2) : roundHalfEven((size - crop) / 2);
 }
 
 function int64s(name: string, values: readonly number[]): OnnxInitializer {

@@ -53,7 +53,9 @@ const toInt = Math.trunc;
 
 /**
  * Pillow's coefficients for resizing `inSize` pixels to `outSize` along one axis (the whole input,
- * as `Image.resize` without a box), for the output pixels `first` .. `first + count - 1`.
+ * as `Image.resize` without a box), for the output pixels `first` .. `first + count - 1`. Those
+ * outside 0 .. `outSize - 1` (a crop larger than the image) get no weight, hence the value 0:
+ * torchvision's zero padding.
  */
 export function resampleTaps(
   inSize: number,
@@ -71,6 +73,11 @@ export function resampleTaps(
   const bounds: [number, number][] = [];
   const coeffs: number[][] = [];
   for (let xx = first; xx < first + count; xx++) {
+    if (xx < 0 || xx >= outSize) {
+      bounds.push([0, 0]);
+      coeffs.push([]);
+      continue;
+    }
     const center = (xx + 0.5) * scale;
     const xmin = Math.max(toInt(center - support + 0.5), 0);
     const xmax = Math.min(toInt(center + support + 0.5), inSize) - xmin;

@@ -1,8 +1,9 @@
 /**
  * The classification preprocessing against torchvision 0.14's preset transforms on PIL 9.4 images
  * (scripts/fixtures/make_preprocess.py): every distinct preset of the registry, on real photos
- * (landscape, portrait, odd sizes, grayscale, one smaller than the crop). Bit for bit: the cropped
- * pixels and the normalised float32 tensor hash alike.
+ * (landscape, portrait, odd sizes, grayscale, one smaller than the crop), and two crops larger than
+ * the resized image (zero padding). Bit for bit: the cropped pixels and the normalised float32
+ * tensor hash alike.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -143,5 +144,10 @@ describe("torchvision's sizes", () => {
     assert.equal(centerCropOffset(225, 224), 0);
     assert.equal(centerCropOffset(227, 224), 2);
     assert.equal(centerCropOffset(229, 224), 2);
+  });
+
+  it('pads a crop larger than the image with (crop - size) // 2 zeros before it, as center_crop', () => {
+    assert.equal(centerCropOffset(199, 224), -12);
+    assert.equal(centerCropOffset(222, 224), -1);
   });
 });
