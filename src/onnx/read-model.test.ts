@@ -9,7 +9,7 @@ import * as nn from '../nn/index.js';
 import { Module } from '../nn/module.js';
 import { randn } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ModelProto } from './model-proto.js';
+import type { AttributeProto, ModelProto, NodeProto } from './model-proto.js';
 import { decodeOnnxModel, encodeOnnxModel } from './read-model.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'onnx');
@@ -161,6 +161,25 @@ test('tensors whose dims are absurd or do not fit their data are refused, naming
     () => decodeOnnxModel(modified((m) => (weight(m).dataType = 99))),
     /initializer 'conv\.weight' has data type 99, which is not an ONNX tensor type/,
   );
+  // Tensors anywhere are checked: a Constant's value in a subgraph of an If node in a local function.
+  const constant = decodeOnnxModel(exportedModel()).graph!.initializer[0]!;
+  const attribute = (name: string, value: Partial<AttributeProto>): AttributeProto => ({
+    name, floats: [], ints: [], strings: [], tensors: [], graphs: [], sparseTensors: [], typeProtos: [], ...value,
+  });
+  const node = (name: string, opType: string, attributes: AttributeProto[]): NodeProto => ({
+    name, opType, input: [], output: ['y'], attribute: attributes, metadataProps: [], deviceConfigurations: [],
+  });
+  const branch = { ...decodeOnnxModel(exportedModel()).graph!, initializer: [] };
+  branch.node = [node('deep_constant', 'Constant', [attribute('value', { t: { ...constant, dims: [-1] } })])];
+  expectFormatError(
+    () => decodeOnnxModel(modified((m) => {
+      m.functions.push({
+        name: 'f', input: [], output: ['y'], attribute: [], attributeProto: [], opsetImport: [{ version: 17 }],
+        node: [node('if', 'If', [attribute('then_branch', { g: branch })])], valueInfo: [], metadataProps: [],
+      });
+    })),
+    /attribute 'value' of node 'deep_constant' has dims \[-1\], whose dim 0 is -1/,
+  );
   // Typed fields (float_data) are checked too, and kept as they are.
   const typed = modified((m) => {
     const w = weight(m);
@@ -175,4 +194,20 @@ test('tensors whose dims are absurd or do not fit their data are refused, naming
     })),
     /declares dims \[8, 3, 3, 3\] of FLOAT \(216 entries of floatData\), but it holds 3/,
   );
+});
+
+test('graphs nested past protobuf\'s depth limit are refused, as by ONNX\'s own parser', () => {
+  // ModelProto.graph (field 7) -> GraphProto.node (1) -> NodeProto.attribute (5) -> AttributeProto.g (6) -> ...
+  const tags = [0x3a, ...Array.from({ length: 40 }, () => [0x0a, 0x2a, 0x32]).flat()];
+  const varint = (n: number) => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);
+  // Each message's length is that of everything inside it: sizes from the innermost (empty) outwards.
+  const headers: number[][] = [];
+  let size = 0;
+  for (const tag of tags.reverse()) {
+    const header = [tag, ...varint(size)];
+    headers.push(header);
+    size += header.length;
+  }
+  const bytes = Uint8Array.from([0x08, 0x08, ...headers.reverse().flat()]);
+  expectFormatError(() => decodeOnnxModel(bytes), /its messages are nested over 100 levels deep/);
 });

@@ -46,8 +46,15 @@ export function decodeOnnxModel(bytes: Uint8Array, options: DecodeOptions = {}):
     model = MODEL_PROTO.toObject(MODEL_PROTO.decode(view), TO_OBJECT) as ModelProto;
   } catch (error) {
     // protobufjs reports a truncated field as "index out of range: 10 + 4 > 12", a bad tag as "invalid
-    // wire type 7 at offset 3"; a hostile nesting depth exhausts the stack.
+    // wire type 7 at offset 3", messages nested over 100 deep (protoc's limit, which ONNX's own parser
+    // has too) as "maximum nesting depth exceeded".
     const reason = error instanceof Error ? error.message : String(error);
+    if (/nesting depth|call stack/i.test(reason)) {
+      throw new OnnxFormatError(
+        `Load model from ${source} failed: its messages are nested over 100 levels deep (subgraphs within ` +
+          "subgraphs), past protobuf's limit, which no exporter writes. The file is damaged or hostile.",
+      );
+    }
     throw new OnnxFormatError(
       `Load model from ${source} failed: protobuf parsing failed (${reason}) after reading ${bytes.length} ` +
         'bytes. The file is truncated or damaged, or is not an ONNX model; copy or export it again.',
