@@ -76,7 +76,7 @@ test('an exported model reloads in onnxruntime-node with the same outputs, keys 
     );
   }
   const text = Buffer.from(bytes);
-  assert.ok(text.includes('layer3.1.conv2/Conv'), 'ONNX nodes carry the featurefx node names');
+  assert.ok(text.includes('/layer3/layer3.1/conv2/Conv'), 'ONNX nodes carry the featurefx node names, scoped');
   assert.ok(text.includes('layer3.1.conv2.weight'), 'initializers are named by parameter path');
   assert.ok(
     !text.includes('layer4.0.conv1.weight') && !text.includes('fc.weight'),

@@ -3,7 +3,9 @@
  * `Interpreter` subclass walks the graph and maps every node to ONNX values through the ops' own
  * `lower` (the same lowering the eager kernels run). Leaf modules are inlined by tracing their
  * forward. Parameters become initializers named by their paths, only those a node reads; ONNX
- * nodes are named after the featurefx node (`layer3/Conv`); outputs after the user's keys.
+ * nodes are named after the featurefx node in torch.onnx's scoped form (`/layer3/layer3.1/conv2/Conv`),
+ * the value a featurefx node computes by the node (`layer3.1.conv2`), so that src/onnx/node-names.ts
+ * reads featurefx's names back; outputs are named after the user's keys.
  */
 import { writeFileSync } from 'node:fs';
 import { isBuiltinLayer } from '../nn/leaf.js';
@@ -87,16 +89,30 @@ class OnnxLowering extends Interpreter {
 
   override runNode(node: Node): unknown {
     this.current = node;
-    this.ctx.builder.scope = (node.meta.qualname as string | undefined) ?? node.name;
+    const name = (node.meta.qualname as string | undefined) ?? node.name;
+    const builder = this.ctx.builder;
+    builder.scope = name;
+    const since = builder.nodes.length;
+    let result: unknown;
     try {
-      return super.runNode(node);
+      result = super.runNode(node);
     } catch (e) {
       if (e instanceof ExportError && e.message.startsWith('cannot export')) throw e;
       throw new ExportError(
-        `cannot export node '${this.ctx.builder.scope}' (${node.format()}): ${e instanceof Error ? e.message : String(e)}`,
+        `cannot export node '${name}' (${node.format()}): ${e instanceof Error ? e.message : String(e)}`,
         { cause: e, node },
       );
     }
+    // The values this node made carry its name ('layer1.0.conv1'; 'name:1'... after the first), so
+    // that a file's values read as the model's nodes. Not with a tape, which holds them as made.
+    if (this.ctx.tape !== undefined) return result;
+    let index = 0;
+    return mapValues(result, (v): Value => {
+      const wanted = index === 0 ? name : `${name}:${index}`;
+      index++;
+      const named = builder.nameOutput(v.name, wanted, since);
+      return named === v.name ? v : { ...v, name: named };
+    });
   }
 
   /**

@@ -83,16 +83,24 @@ export class GraphBuilder implements LoweringContext {
   private readonly bodies: OnnxNode[][] = [];
   private counter = 0;
   private readonly usedNodeNames = new Map<string, number>();
-  /** Name given to the nodes emitted next (export sets it to the featurefx node name). */
+  /** Every value name of the main graph: inputs, initializers and node outputs. */
+  private readonly valueNames = new Set<string>();
+  /**
+   * The featurefx node the nodes emitted next belong to (export sets it to the node's name, e.g.
+   * 'layer1.0.add'); nodes are named in torch.onnx's scoped form (see `scopedName`).
+   */
   scope = 'op';
 
-  /** Internal value names start with '%', so that they never meet user-chosen output names. */
+  /**
+   * Internal value names start with '%', so that they never meet user-chosen output names, then
+   * name the featurefx node that made them.
+   */
   private freshName(hint: string): string {
-    return `%${hint}_${this.counter++}`;
+    return `%${this.scope}/${hint}_${this.counter++}`;
   }
 
   private nodeName(opType: string): string {
-    const base = `${this.scope}/${opType}`;
+    const base = `${scopedName(this.scope)}/${opType}`;
     const n = this.usedNodeNames.get(base) ?? 0;
     this.usedNodeNames.set(base, n + 1);
     return n === 0 ? base : `${base}_${n}`;
@@ -100,11 +108,13 @@ export class GraphBuilder implements LoweringContext {
 
   addInput(name: string, dtype: DType, shape: readonly OnnxDim[]): Value {
     this.inputs.push({ name, type: dtype, shape: [...shape] });
+    this.valueNames.add(name);
     return { kind: 'value', name, dtype, shape };
   }
 
   addInitializer(name: string, dtype: DType, dims: Shape, raw: Uint8Array): string {
     this.initializers.push({ name, type: dtype, dims: [...dims], raw });
+    this.valueNames.add(name);
     return name;
   }
 
@@ -127,6 +137,7 @@ export class GraphBuilder implements LoweringContext {
     };
     if (attributes !== undefined) node.attributes = attributes;
     (this.bodies.at(-1) ?? this.nodes).push(node);
+    if (this.bodies.length === 0) for (const o of outNames) this.valueNames.add(o);
     return outNames;
   }
 
@@ -175,7 +186,8 @@ export class GraphBuilder implements LoweringContext {
     for (let k = 1; this.functions.some((f) => f.name === functionName); k++) functionName = `${name}_${k}`;
     this.functions.push({ name: functionName, inputs, outputs: [...inner.values()], nodes: body });
     const outputs = unique.map(() => this.freshName('call'));
-    outer.push({ opType: functionName, domain: LOCAL_DOMAIN, name: functionName, inputs, outputs });
+    outer.push({ opType: functionName, domain: LOCAL_DOMAIN, name: this.nodeName(functionName), inputs, outputs });
+    if (this.bodies.length === 0) for (const o of outputs) this.valueNames.add(o);
     return new Map(unique.map((r, i) => [r, outputs[i]!]));
   }
 
@@ -207,12 +219,44 @@ export class GraphBuilder implements LoweringContext {
     return d;
   }
 
-  /** Makes `value` available under the exact name `name` (graph outputs named by the user's keys). */
+  /**
+   * Makes `value` available under the exact name `name` (graph outputs named by the user's keys).
+   * A value already so named is the output itself; a different value of that name (a node's own
+   * name that is also another output's key) gives its name up.
+   */
   rename(value: string, name: string): string {
     if (name.startsWith('%'))
       throw new RangeError(`output name '${name}' may not start with '%', which internal names use`);
-    this.nodes.push({ opType: 'Identity', name: this.nodeName('Identity'), inputs: [value], outputs: [name] });
+    if (value === name) return name;
+    if (this.valueNames.has(name)) this.renameOutput(name, this.freshName('renamed'), 0);
+    // Unscoped: the copy belongs to no node of the model.
+    this.nodes.push({ opType: 'Identity', name: `${name}/Identity`, inputs: [value], outputs: [name] });
+    this.valueNames.add(name);
     return name;
+  }
+
+  /**
+   * Gives `value` the name `name` if a main-graph node emitted since node `since` made it and the
+   * name is free (export names each featurefx node's output by the node: 'layer1.0.conv1'); returns
+   * the value's name then.
+   */
+  nameOutput(value: string, name: string, since: number): string {
+    if (this.valueNames.has(name) || name.startsWith('%')) return value;
+    return this.renameOutput(value, name, since) ? name : value;
+  }
+
+  /** Renames the output `from` of a main-graph node from `since` on, and its uses there. */
+  private renameOutput(from: string, to: string, since: number): boolean {
+    const nodes = this.nodes.slice(since);
+    const producer = nodes.find((n) => n.outputs.includes(from));
+    if (producer === undefined) return false;
+    for (const n of nodes) {
+      n.inputs = n.inputs.map((i) => (i === from ? to : i));
+      n.outputs = n.outputs.map((o) => (o === from ? to : o));
+    }
+    this.valueNames.delete(from);
+    this.valueNames.add(to);
+    return true;
   }
 
   /** The finished graph. An output that is a graph input gets an Identity, as ONNX requires. */
@@ -234,4 +278,21 @@ export class GraphBuilder implements LoweringContext {
     if (this.functions.length > 0) graph.functions = this.functions;
     return graph;
   }
+}
+
+/**
+ * A featurefx node name in torch.onnx's scoped form, each module level a segment named from its
+ * last non-numeric atom (torch.onnx's `_unqualified_variable_name`): 'layer1.0.conv1' ->
+ * '/layer1/layer1.0/conv1'. A node's ONNX name is this, '/', and its op ('/layer1/layer1.0/conv1/Conv'),
+ * so that Netron groups the file by module and src/onnx/node-names.ts reads the names back.
+ */
+export function scopedName(name: string): string {
+  const atoms = name.split('.');
+  let start = 0;
+  return atoms
+    .map((atom, i) => {
+      if (!/^[0-9]+$/.test(atom)) start = i;
+      return `/${atoms.slice(start, i + 1).join('.')}`;
+    })
+    .join('');
 }

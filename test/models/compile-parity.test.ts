@@ -5,17 +5,15 @@
  * smaller sibling here and are left out to keep the suite inside the CI budget.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { getGraphNodeNames } from '../../src/featureExtraction/get-graph-node-names.js';
 import { compile } from '../../src/fx/compile.js';
-import { getModel, listModels } from '../../src/models/index.js';
+import { getModel } from '../../src/models/index.js';
 import { manualSeed } from '../../src/tensor/generator.js';
 import { randn } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { FIXTURES_DIR } from '../helpers/compare-with-torch.js';
+import { classifiersUpTo } from '../helpers/zoo-sizes.js';
 
 const MAX_PARAMETERS = 30e6;
 
@@ -30,20 +28,7 @@ function relativeError(a: Float32Array, b: Float32Array): number {
   return Math.sqrt(diff / norm);
 }
 
-// Sizes from torchvision's state dicts (the zoo test checks ours equal them), so that the large
-// models are never built here.
-const stateDicts = JSON.parse(readFileSync(join(FIXTURES_DIR, 'models', 'names.json'), 'utf8')) as {
-  models: Record<string, { stateDict: Record<string, number[]> }>;
-};
-
-function parameterCount(name: string): number {
-  const entries = Object.entries(stateDicts.models[name]?.stateDict ?? {});
-  return entries
-    .filter(([key]) => !/running_(mean|var)$|num_batches_tracked$/.test(key))
-    .reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
-}
-
-for (const name of listModels({ task: 'classification' }).filter((n) => parameterCount(n) <= MAX_PARAMETERS)) {
+for (const name of classifiersUpTo(MAX_PARAMETERS)) {
   test(`${name}: compiled outputs equal eager ones (trunk and logits)`, () => {
     manualSeed(0);
     const model = getModel(name);
