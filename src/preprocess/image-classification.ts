@@ -4,8 +4,8 @@
  * `ToTensor`, `Normalize(mean, std)`, bit for bit. PIL resizes 8-bit images in fixed point, in two
  * separable passes (horizontal first), each clipping to uint8; pil-resample.ts computes PIL's taps
  * and integer weights per image, for the output pixels inside the crop only (each output pixel is
- * independent of the others), and the graph applies them with Gather, Mul and ReduceSum in int32,
- * whose sums are exact. Plain opset-17 operators, as ONNX Runtime Web runs them.
+ * independent of the others), and the graph applies them with Gather and MatMulInteger, whose
+ * int32 sums are exact. Plain opset-17 operators, which ONNX Runtime Web runs too.
  */
 import type { OnnxGraph, OnnxInitializer } from '../runtime/onnx-model.js';
 import { encodeModel } from '../runtime/onnx-model.js';
@@ -58,12 +58,12 @@ function floats(name: string, dims: number[], values: readonly number[]): OnnxIn
 }
 
 /**
- * The preprocessing graph. Inputs (int32 but the image): `image` uint8 [H, W, 3]; `source_rows`,
- * the band of image rows the crop reads; `column_taps` [3, crop, taps], the columns each output
- * column reads in each colour plane (plane c's column x is c * W + x); `column_weights`
- * [crop, 1, taps], PIL's fixed-point weights; `row_taps` [crop, taps] (counted in the band) and
- * `row_weights` [crop, 1, taps] likewise for the vertical pass. Outputs: `input` float32
- * [3, crop, crop] and `pixels` uint8 [crop, crop, 3].
+ * The preprocessing graph. Inputs: `image` uint8 [H, W, 3]; `source_rows` int32, the band of
+ * image rows the crop reads; `column_taps` int32 [3, crop, taps], the columns each output column
+ * reads in each colour plane (plane c's column x is c * W + x); `column_digits` uint8
+ * [crop, 3, taps], PIL's fixed-point weights as digits (`weightDigits`); `row_taps` [crop, taps]
+ * (counted in the band) and `row_digits` likewise for the vertical pass. Outputs: `input` float32
+ * [3, crop, crop] and `pixels` uint8 [crop, crop, 3]. `preprocessInputs` makes the inputs.
  */
 export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
   const crop = preset.cropSize;
@@ -73,6 +73,25 @@ export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
     // Integer Div truncates; it differs from PIL's shift only below zero, which the clamp maps to 0 either way.
     { opType: 'Div', inputs: [`${out}_rounded`, 'one'], outputs: [`${out}_shifted`] },
     { opType: 'Clip', inputs: [`${out}_shifted`, 'zero', 'max_value'], outputs: [out] },
+  ];
+  /**
+   * sum(weight * sample) over the taps, exactly: uint8 samples [..., taps, n] times the weights as
+   * three base-256 digits in -128..127 (stored plus 128) [crop, 3, taps], by MatMulInteger, whose
+   * int32 sums are exact; the digit sums then combine as (d2 * 256 + d1) * 256 + d0, whose partial
+   * values stay within int32 as the weights do.
+   */
+  const weightedSums = (samples: string, digits: string, out: string) => [
+    { opType: 'MatMulInteger', inputs: [digits, samples, 'digit_zero_point'], outputs: [`${out}_digits`] },
+    {
+      opType: 'Split',
+      inputs: [`${out}_digits`],
+      outputs: [`${out}_0`, `${out}_1`, `${out}_2`],
+      attributes: { axis: -2 },
+    },
+    { opType: 'Mul', inputs: [`${out}_2`, 'radix'], outputs: [`${out}_2_shifted`] },
+    { opType: 'Add', inputs: [`${out}_2_shifted`, `${out}_1`], outputs: [`${out}_21`] },
+    { opType: 'Mul', inputs: [`${out}_21`, 'radix'], outputs: [`${out}_21_shifted`] },
+    { opType: 'Add', inputs: [`${out}_21_shifted`, `${out}_0`], outputs: [out] },
   ];
   return {
     name: 'featurefx_preprocess',
@@ -84,21 +103,21 @@ export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
       { opType: 'Transpose', inputs: ['rows'], outputs: ['row_planes'], attributes: { perm: [0, 2, 1] } },
       { opType: 'Reshape', inputs: ['row_planes', 'band_matrix'], outputs: ['band'] },
       { opType: 'Transpose', inputs: ['band'], outputs: ['band_by_column'], attributes: { perm: [1, 0] } },
-      { opType: 'Cast', inputs: ['band_by_column'], outputs: ['columns_int'], attributes: { to: 6 } },
       // Horizontal pass: [3, crop, taps, rows] samples, weighted and summed over the taps.
       {
         opType: 'Gather',
-        inputs: ['columns_int', 'column_taps'],
+        inputs: ['band_by_column', 'column_taps'],
         outputs: ['column_samples'],
         attributes: { axis: 0 },
       },
-      { opType: 'MatMul', inputs: ['column_weights', 'column_samples'], outputs: ['column_sums'] },
+      ...weightedSums('column_samples', 'column_digits', 'column_sums'),
       ...clip8('column_sums', 'wide_columns'),
       { opType: 'Squeeze', inputs: ['wide_columns', 'axis_2'], outputs: ['wide_by_column'] },
-      { opType: 'Transpose', inputs: ['wide_by_column'], outputs: ['wide'], attributes: { perm: [0, 2, 1] } },
+      { opType: 'Transpose', inputs: ['wide_by_column'], outputs: ['wide_int'], attributes: { perm: [0, 2, 1] } },
+      { opType: 'Cast', inputs: ['wide_int'], outputs: ['wide'], attributes: { to: 2 } },
       // Vertical pass: [3, crop, taps, crop] samples, weighted and summed over the taps.
       { opType: 'Gather', inputs: ['wide', 'row_taps'], outputs: ['row_samples'], attributes: { axis: 1 } },
-      { opType: 'MatMul', inputs: ['row_weights', 'row_samples'], outputs: ['row_sums'] },
+      ...weightedSums('row_samples', 'row_digits', 'row_sums'),
       ...clip8('row_sums', 'resized_planes'),
       { opType: 'Squeeze', inputs: ['resized_planes', 'axis_2'], outputs: ['resized'] },
       { opType: 'Cast', inputs: ['resized'], outputs: ['chw'], attributes: { to: 2 } },
@@ -113,9 +132,9 @@ export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
       { name: 'image', type: 'uint8', shape: ['height', 'width', 3] },
       { name: 'source_rows', type: 'int32', shape: ['source_row_count'] },
       { name: 'column_taps', type: 'int32', shape: [3, crop, 'column_tap_count'] },
-      { name: 'column_weights', type: 'int32', shape: [crop, 1, 'column_tap_count'] },
+      { name: 'column_digits', type: 'uint8', shape: [crop, 3, 'column_tap_count'] },
       { name: 'row_taps', type: 'int32', shape: [crop, 'row_tap_count'] },
-      { name: 'row_weights', type: 'int32', shape: [crop, 1, 'row_tap_count'] },
+      { name: 'row_digits', type: 'uint8', shape: [crop, 3, 'row_tap_count'] },
     ],
     outputs: [
       { name: 'input', type: 'float32', shape: [3, crop, crop] },
@@ -124,6 +143,8 @@ export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
     initializers: [
       int64s('axis_2', [2]),
       int64s('band_matrix', [0, -1]),
+      { name: 'digit_zero_point', type: 'uint8', dims: [], raw: Uint8Array.of(DIGIT_ZERO) },
+      int32Scalar('radix', 256),
       int32Scalar('half', 2 ** (PRECISION_BITS - 1)),
       int32Scalar('one', 2 ** PRECISION_BITS),
       int32Scalar('zero', 0),
@@ -133,6 +154,28 @@ export function preprocessGraph(preset: ClassificationPreset): OnnxGraph {
       floats('std', [3, 1, 1], preset.std ?? IMAGENET_STD),
     ],
   };
+}
+
+/** MatMulInteger's zero point of the weight digits, which are signed but stored unsigned. */
+const DIGIT_ZERO = 128;
+
+/**
+ * Fixed-point weights [n, taps] as three balanced base-256 digits each [n, 3, taps], lowest first:
+ * w = d0 + 256 * d1 + 65536 * d2 with every digit in -128..127 (PIL's weights are under 2^23 in
+ * magnitude), stored plus DIGIT_ZERO.
+ */
+function weightDigits(weights: Int32Array, taps: number): Uint8Array {
+  const digits = new Uint8Array(3 * weights.length);
+  for (let i = 0; i < weights.length; i++) {
+    const [n, k] = [Math.floor(i / taps), i % taps];
+    let rest = weights[i]!;
+    for (let d = 0; d < 3; d++) {
+      const digit = ((((rest + 128) % 256) + 256) % 256) - 128;
+      digits[(n * 3 + d) * taps + k] = digit + DIGIT_ZERO;
+      rest = (rest - digit) / 256;
+    }
+  }
+  return digits;
 }
 
 /** The indices of one plane's columns in all three planes, laid one after the other, each `size` long. */
@@ -170,9 +213,9 @@ export function preprocessInputs(
     { type: 'uint8', dims: [height, width, 3], data: rgb },
     { type: 'int32', dims: [sourceRows.length], data: sourceRows },
     { type: 'int32', dims: [3, crop, columns.taps], data: planeIndices(columns.indices, width) },
-    { type: 'int32', dims: [crop, 1, columns.taps], data: columns.weights },
+    { type: 'uint8', dims: [crop, 3, columns.taps], data: weightDigits(columns.weights, columns.taps) },
     { type: 'int32', dims: [crop, rows.taps], data: rowTaps },
-    { type: 'int32', dims: [crop, 1, rows.taps], data: rows.weights },
+    { type: 'uint8', dims: [crop, 3, rows.taps], data: weightDigits(rows.weights, rows.taps) },
   ];
 }
 
