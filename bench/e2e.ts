@@ -9,11 +9,21 @@
  * 3. does the same on the first 48 images with featurefx cold (an empty cache folder) and warm;
  * 4. prints a table with ratios (featurefx / PyTorch; below 1 is faster or smaller) and the
  *    features' agreement (bench/e2e_data.py agree); `--json FILE` writes the same figures.
- * `--dir DIR` works in DIR and keeps it (the images are made only if DIR has none), `--no-small`
- * skips step 3. PyTorch runs with two DataLoader workers and two threads, as the user's script does.
+ * `--dir DIR` works in DIR and keeps it (the images are made only if DIR has none; with more than
+ * `--images`, the first `--images` of them are taken), `--no-small` skips step 3. PyTorch runs with
+ * two DataLoader workers and two threads, as the user's script does.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +43,7 @@ function flag(name: string): string | undefined {
   return at >= 0 ? process.argv[at + 1] : undefined;
 }
 const count = Number(flag('--images') ?? 500);
+const countGiven = flag('--images') !== undefined;
 if (!Number.isInteger(count) || count < 1)
   throw new RangeError(`--images must be a positive integer, got ${flag('--images')}`);
 const withSmall = !process.argv.includes('--no-small');
@@ -55,6 +66,13 @@ function gitCommit(): string {
     encoding: 'utf8',
   });
   return dirty.trim() === '' ? head : `${head} with uncommitted changes in src/`;
+}
+
+/** A folder of hard links to the first `n` images of `images` (the runs read folders). */
+function firstImages(images: string, n: number, into: string): string {
+  mkdirSync(into);
+  for (const name of readdirSync(images).sort().slice(0, n)) linkSync(join(images, name), join(into, name));
+  return into;
 }
 
 function featurefx(images: string, weights: string, out: string, cache: string): Promise<Measured> {
@@ -108,8 +126,9 @@ try {
   if (!process.argv.includes('--no-build')) build();
   mkdirSync(work, { recursive: true });
   const weights = join(work, 'resnet50.pth');
+  const reused = existsSync(join(work, 'images')) ? readdirSync(join(work, 'images')).length : 0;
   const imageSet = existsSync(join(work, 'images'))
-    ? { source: `reused from ${work}`, count: readdirSync(join(work, 'images')).length }
+    ? { source: `reused from ${work}`, count: countGiven ? Math.min(count, reused) : reused }
     : (JSON.parse(python([join(HERE, 'e2e_data.py'), 'prepare', work, String(count), String(SMALL)])) as {
         source: string;
         count: number;
@@ -128,8 +147,12 @@ try {
   }
   const ffOut = join(runs, 'ff');
   const torchOut = join(runs, 'torch');
-  const ff = await featurefx(join(work, 'images'), weights, ffOut, cache);
-  const th = await torch(join(work, 'images'), weights, torchOut);
+  const images =
+    imageSet.count < reused
+      ? firstImages(join(work, 'images'), imageSet.count, join(runs, 'images'))
+      : join(work, 'images');
+  const ff = await featurefx(images, weights, ffOut, cache);
+  const th = await torch(images, weights, torchOut);
   rows.push({ name: `${imageSet.count} images`, images: imageSet.count, featurefx: ff, torch: th });
   const agreement = JSON.parse(
     python([join(HERE, 'e2e_data.py'), 'agree', ffOut, torchOut, NODES.join(','), 'layer4']),

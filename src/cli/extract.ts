@@ -2,6 +2,7 @@
 import { compile } from '../fx/compile.js';
 import { fromData } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { FileWriter } from './file-writer.js';
 import { ImagePool } from './image-pool.js';
 import { IMAGE_EXTENSIONS, type Preset, preprocessImage } from './images.js';
 import { walkInputs } from './input-walk.js';
@@ -106,7 +107,8 @@ function batchOf(images: Float32Array[], crop: number): Tensor {
 /**
  * Decodes, batches and runs `todo` through the compiled extractor, adding each batch to the store;
  * the first images decode while the model loads. Jobs of more than a batch decode and preprocess in
- * worker threads; a smaller job would spend more on starting them than they save.
+ * worker threads, and write on another while the next batch runs; a smaller job would spend more on
+ * starting them than they save.
  */
 async function extractImages(
   store: OutputStore,
@@ -115,7 +117,9 @@ async function extractImages(
   options: ExtractOptions,
 ): Promise<void> {
   const preset = presetOf(classifierEntry(modelName).transform, options);
-  const pool = todo.length > options.batch && options.workers > 0 ? new ImagePool(options.workers, preset) : undefined;
+  const threaded = todo.length > options.batch;
+  const pool = threaded && options.workers > 0 ? new ImagePool(options.workers, preset) : undefined;
+  const writer = threaded ? new FileWriter() : undefined;
   let progress: Progress | undefined;
   try {
     await runPipeline(todo, options, {
@@ -125,9 +129,9 @@ async function extractImages(
         const bar = (progress = new Progress(todo.length));
         return {
           run: (images) => model.run(batchOf(images, preset.cropSize)),
-          write: (paths, outputs, skipped) => {
+          write: async (paths, outputs, skipped) => {
             for (const { path, reason } of skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
-            store.addBatch(paths, outputs ?? {}, skipped);
+            await store.addBatch(paths, outputs ?? {}, skipped, writer?.write);
             bar.advance(paths.length + skipped.length);
           },
         };
@@ -135,7 +139,7 @@ async function extractImages(
     });
   } finally {
     progress?.stop();
-    await pool?.close();
+    await Promise.all([pool?.close(), writer?.close()]);
   }
 }
 

@@ -4,10 +4,11 @@
  * Each worker takes at most two images at a time (one decoding on libuv's threads while the other
  * is preprocessed), and the next waits in the pool's queue for the first worker free.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { StageFailure } from './extract-pipeline.js';
 import type { ImageReply, ImageRequest } from './image-worker.js';
 import type { Preset } from './images.js';
+import { startWorker, workerEntry } from './worker-entry.js';
 
 const IMAGES_PER_WORKER = 2;
 
@@ -16,22 +17,6 @@ interface Job {
   path: string;
   resolve(input: Float32Array): void;
   reject(error: Error): void;
-}
-
-/** The workers' entry, next to this file: image-worker.js when built, .ts in the sources. */
-const IMAGE_WORKER = new URL(`./image-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
-
-/**
- * From the sources (tests run under `node --import tsx`), Node 20's workers do not inherit the
- * module hooks of `--import`, so a TypeScript entry registers tsx's before it is imported.
- */
-function startWorker(entry: URL, preset: Preset): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: preset });
-  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  return new Worker(`import(${tsx}).then((tsx) => tsx.register()).then(() => import(${JSON.stringify(entry.href)}))`, {
-    eval: true,
-    workerData: preset,
-  });
 }
 
 export class ImagePool {
@@ -43,7 +28,7 @@ export class ImagePool {
   private closing = false;
 
   /** Starts `size` workers for images of `preset`; `entry` is the workers' script (tests give others). */
-  constructor(size: number, preset: Preset, entry = IMAGE_WORKER) {
+  constructor(size: number, preset: Preset, entry = workerEntry('image-worker')) {
     for (let i = 0; i < size; i++) {
       const worker = startWorker(entry, preset);
       this.held.set(worker, new Map());

@@ -144,7 +144,7 @@ program
   .option('--decode-ahead <n>', 'images decoded and preprocessed ahead of the model (default 2 batches)', positiveInt)
   .option(
     '--workers <n>',
-    `threads that decode and preprocess, for jobs of more than a batch; 0: the main thread (default one per core: ${defaultWorkers()} here)`,
+    `threads that decode and preprocess, for jobs of more than a batch; 0: the main thread (default half the cores, 1 to 8: ${defaultWorkers()} here)`,
     nonNegativeInt,
   )
   .option('--fast-resize', "resize with sharp, shrinking JPEGs while decoding: faster, not torchvision's pixels")

@@ -47,6 +47,9 @@ export function writeDurably(path: string, data: Uint8Array | string, tmp: strin
   renameSync(tmp, path);
 }
 
+/** `writeDurably`, or the same done elsewhere (extract's runs on a worker thread, file-writer.ts). */
+export type DurableWrite = (path: string, data: Uint8Array | string, tmp: string) => void | Promise<void>;
+
 /** Makes the renames into `dir` durable. */
 function fsyncFolder(dir: string): void {
   const fd = openSync(dir, 'r');
@@ -191,12 +194,13 @@ export class OutputStore {
     }
   }
 
+  /** The manifest's durable write: its path, its text as it stands, and its temporary. */
+  private manifestWrite(): [path: string, data: string, tmp: string] {
+    return [join(this.dir, MANIFEST_FILE), JSON.stringify(this.manifest, null, 1), join(this.work, 'manifest.tmp')];
+  }
+
   private saveManifest(): void {
-    writeDurably(
-      join(this.dir, MANIFEST_FILE),
-      JSON.stringify(this.manifest, null, 1),
-      join(this.work, 'manifest.tmp'),
-    );
+    writeDurably(...this.manifestWrite());
   }
 
   /** A full disk is said as such: the run is resumable once there is space. */
@@ -209,19 +213,27 @@ export class OutputStore {
     );
   }
 
-  /** Writes one batch's arrays as a part, then the manifest that lists it. */
-  addBatch(paths: string[], outputs: Record<string, Tensor>, skipped: SkippedPath[]): void {
+  /**
+   * Writes one batch's arrays as a part, then the manifest that lists it, each with `write`; the
+   * caller waits for one batch before adding the next.
+   */
+  async addBatch(
+    paths: string[],
+    outputs: Record<string, Tensor>,
+    skipped: SkippedPath[],
+    write: DurableWrite = writeDurably,
+  ): Promise<void> {
     try {
       if (paths.length > 0) {
         const file = `part-${String(this.manifest.parts.length).padStart(6, '0')}`;
         mkdirSync(join(this.work, 'parts'), { recursive: true });
         for (const key of this.keys)
-          writeDurably(this.partPath(file, key), saveNpy(outputs[key]!), join(this.work, 'part.tmp'));
+          await write(this.partPath(file, key), saveNpy(outputs[key]!), join(this.work, 'part.tmp'));
         this.manifest.parts.push({ file, rows: paths.length });
         this.manifest.rows.push(...paths);
       }
       this.manifest.skipped.push(...skipped);
-      this.saveManifest();
+      await write(...this.manifestWrite());
     } catch (e) {
       throw this.explain(e);
     }

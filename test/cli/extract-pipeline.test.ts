@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,8 +10,10 @@ import {
   type PipelineOptions,
   StageFailure,
   defaultBatch,
+  defaultWorkers,
   runPipeline,
 } from '../../src/cli/extract-pipeline.js';
+import { FileWriter } from '../../src/cli/file-writer.js';
 import { ImagePool } from '../../src/cli/image-pool.js';
 import { type Preset, preprocessImage } from '../../src/cli/images.js';
 
@@ -164,8 +166,9 @@ test('an error of the model or of the output stops the run', async () => {
   );
 });
 
-test('the default batch follows the cores: 8 per core, 8 to 32', () => {
+test('the default batch follows the cores: 8 per core, 8 to 32; image workers: half the cores, 1 to 8', () => {
   assert.deepEqual([1, 2, 3, 4, 64].map(defaultBatch), [8, 16, 24, 32, 32]);
+  assert.deepEqual([1, 2, 3, 4, 64].map(defaultWorkers), [1, 1, 2, 2, 8]);
 });
 
 const PHOTOS = join(import.meta.dirname, '..', 'fixtures', 'preprocess');
@@ -225,4 +228,63 @@ test('a worker that stops fails its loads and every later one with a StageFailur
     { name: 'StageFailure', message: 'stopped' },
   );
   assert.deepEqual(writes, [['img-0.jpg', 'img-1.jpg']]);
+});
+
+test("a batch's asynchronous write goes on during the next run, and the run after it waits for the write", async () => {
+  const order: string[] = [];
+  const finishWrite: (() => void)[] = [];
+  const pipeline = runPipeline(
+    PATHS.slice(0, 6),
+    { batch: 2 },
+    {
+      load,
+      start: () => ({
+        run: (items) => (order.push(`run ${items.join()}`), items),
+        write: (paths) =>
+          new Promise<void>((resolve) => {
+            order.push(`write ${paths.join()}`);
+            finishWrite.push(() => (order.push(`written ${paths.join()}`), resolve()));
+          }),
+      }),
+    },
+  );
+  // The writes finish only when the test says so, a few turns of the event loop after each starts.
+  const written = (async () => {
+    for (let i = 0; i < 3; i++) {
+      while (finishWrite.length === 0) await new Promise((r) => setTimeout(r, 5));
+      finishWrite.shift()!();
+    }
+  })();
+  await Promise.all([pipeline, written]);
+  assert.deepEqual(order, [
+    'run IMG-0.JPG,IMG-1.JPG',
+    'write img-0.jpg,img-1.jpg',
+    'run IMG-2.JPG,IMG-3.JPG',
+    'written img-0.jpg,img-1.jpg',
+    'write img-2.jpg,img-3.jpg',
+    'run IMG-4.JPG,IMG-5.JPG',
+    'written img-2.jpg,img-3.jpg',
+    'write img-4.jpg,img-5.jpg',
+    'written img-4.jpg,img-5.jpg',
+  ]);
+});
+
+test("the file writer writes bytes and text durably in order, and passes a failed write's error code on", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'featurefx-writer-'));
+  const writer = new FileWriter();
+  try {
+    await Promise.all([
+      writer.write(join(dir, 'a.npy'), Uint8Array.from([1, 2, 3]), join(dir, 'a.tmp')),
+      writer.write(join(dir, 'manifest.json'), '{}', join(dir, 'm.tmp')),
+    ]);
+    assert.deepEqual([...readFileSync(join(dir, 'a.npy'))], [1, 2, 3]);
+    assert.equal(readFileSync(join(dir, 'manifest.json'), 'utf8'), '{}');
+    // The output store tells a full disk by the code (ENOSPC); here, a missing folder.
+    await assert.rejects(writer.write(join(dir, 'gone', 'b.npy'), 'x', join(dir, 'gone', 'b.tmp')), {
+      code: 'ENOENT',
+      message: /no such file or directory/,
+    });
+  } finally {
+    await writer.close();
+  }
 });
