@@ -23,6 +23,7 @@ import { extract } from './extract.js';
 import { defaultBatch, defaultWorkers } from './extract-pipeline.js';
 import { gradcam } from './gradcam.js';
 import { merge } from './merge.js';
+import { printOnnxNodes } from './onnx-nodes.js';
 import { buildExtractor, classifierEntry, loadModel, parseShape } from './model-setup.js';
 import { visualize } from './visualize.js';
 
@@ -95,6 +96,7 @@ program
       }
       if (name === undefined)
         throw new InvalidArgumentError('nodes: name a model (`featurefx models` lists them), or give --catalogue');
+      if (name.endsWith('.onnx')) return printOnnxNodes(name, o);
       classifierEntry(name);
       // Node names need no weights, so none are drawn.
       const model = skipInit(() => models.getModel(name));
