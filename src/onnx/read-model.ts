@@ -3,18 +3,11 @@
  * decoder). Browser-safe: no node: imports here; `readOnnxModel` (read-model-file.ts) adds the file
  * and its external data in Node.
  */
-import Long from 'long';
 import protobuf from 'protobufjs/light.js';
 import { OnnxFormatError } from '../errors.js';
 import { checkModel } from './check-model.js';
 import type { ModelProto } from './model-proto.js';
 import { ONNX_SCHEMA } from './onnx-schema.js';
-
-// protobufjs finds `long` with a dynamic require, which a browser bundle does not have; without it
-// int64 fields round-trip through plain numbers and INT64_MAX (Slice's "to the end") comes back as
-// INT64_MIN. Setting it explicitly gives Node and the browser the same, exact extremes.
-protobuf.util.Long = Long;
-protobuf.configure();
 
 const MODEL_PROTO = protobuf.Root.fromJSON(ONNX_SCHEMA).lookupType('onnx.ModelProto');
 
@@ -66,5 +59,7 @@ export function decodeOnnxModel(bytes: Uint8Array, options: DecodeOptions = {}):
 
 /** Encodes a `ModelProto` (as `decodeOnnxModel` gives it, possibly pruned) into ONNX file bytes. */
 export function encodeOnnxModel(model: ModelProto): Uint8Array {
-  return MODEL_PROTO.encode(MODEL_PROTO.fromObject(model)).finish();
+  const bytes = MODEL_PROTO.encode(MODEL_PROTO.fromObject(model)).finish();
+  // protobufjs gives a Node Buffer in Node: the same bytes as a plain Uint8Array, as in the browser.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
