@@ -109,6 +109,21 @@ test('missing external files, and offsets or lengths outside them, are refused',
   await rejectsWith(withExternalWeights('folder', { location: '.' }), /has its data in '\.', which is not a file/);
 });
 
+test('tensors whose external data overlap are refused: reads stay within the data files\' size', async () => {
+  const path = withExternalWeights('overlap', { location: 'weights.bin', offset: '100' });
+  const model = decodeOnnxModel(readFileSync(path));
+  // fc_w (24 floats) claims bytes 200-296, inside block_w's 100-1396.
+  const fc = model.graph!.initializer.find((t) => t.name === 'fc_w')!;
+  fc.floatData = [];
+  fc.dataLocation = 1;
+  fc.externalData = [{ key: 'location', value: 'weights.bin' }, { key: 'offset', value: '200' }];
+  writeFileSync(path, encodeOnnxModel(model));
+  await rejectsWith(
+    path,
+    /initializer 'fc_w' reads bytes 200 to 296 of 'weights\.bin', which overlap .* 'block_w' \(100 to 1396\)/,
+  );
+});
+
 test('a model file that cannot be read, or that is truncated, is refused naming the path', async () => {
   await rejectsWith(join(work, 'nope.onnx'), /^Load model from '.+nope\.onnx' failed: cannot read it \(ENOENT/);
   const truncated = join(work, 'truncated.onnx');
