@@ -1,14 +1,14 @@
 /** `featurefx extract`: features of many images, batched, resumable, shardable. */
-import { compile } from '../fx/compile.js';
 import { fromData } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { cachedExtractor } from './cached-extractor.js';
 import { FileWriter } from './file-writer.js';
 import { ImagePool } from './image-pool.js';
 import { IMAGE_EXTENSIONS, type Preset, preprocessImage } from './images.js';
 import { walkInputs } from './input-walk.js';
 import { runPipeline } from './extract-pipeline.js';
 import { inputsRecord, weightsRecord } from './job-definition.js';
-import { buildExtractor, classifierEntry, loadModel, parseNodes } from './model-setup.js';
+import { classifierEntry, parseNodes } from './model-setup.js';
 import { checkFileNames } from './output-keys.js';
 import { OutputStore } from './output-store.js';
 import { Progress } from './progress.js';
@@ -90,11 +90,9 @@ interface BatchModel {
 
 /** The zoo model with the nodes asked for, compiled for ONNX Runtime. */
 function zooModel(modelName: string, options: ExtractOptions): BatchModel {
-  const model = loadModel(modelName, options.weights).model;
-  // ONNX Runtime's optimised model is cached on disk (model-cache.ts) for checkpoints, which
-  // come again; random weights never do.
-  const compiled = compile(buildExtractor(model, options.nodes), { cache: options.weights !== undefined });
-  return { run: (batch) => compiled.call(batch) as Record<string, Tensor> };
+  // With a checkpoint, ONNX Runtime's optimised model is cached on disk, and a rerun loads it
+  // without building the model (cached-extractor.ts).
+  return { run: cachedExtractor(modelName, options.weights, options.nodes) };
 }
 
 /** Preprocessed images [3, crop, crop] as one batch [n, 3, crop, crop]. */

@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import { withByteSource } from '../io/byte-source.js';
+import { fileSha256 } from '../io/file-digest.js';
+import { resolveCacheDir } from '../runtime/model-cache.js';
 import type { Preset } from './images.js';
 import { type Shard, formatShard } from './shard.js';
 
@@ -21,25 +22,9 @@ export interface JobDefinition {
   format: 'npy' | 'safetensors';
 }
 
-/**
- * The SHA-256 of a weights file, read in 1 MiB pieces through the loaders' byte source (checkpoints
- * can be larger than one buffer may be, and a FIFO or folder given as the path is refused, not waited on).
- */
-export function fileSha256(path: string): string {
-  return withByteSource(path, (bytes) => {
-    const hash = createHash('sha256');
-    const piece = new Uint8Array(1 << 20);
-    for (let at = 0; at < bytes.size; at += piece.length) {
-      const n = Math.min(piece.length, bytes.size - at);
-      bytes.readInto(piece.subarray(0, n), at);
-      hash.update(piece.subarray(0, n));
-    }
-    return hash.digest('hex');
-  });
-}
-
+/** The weights' digest is remembered in the cache folder (file-digest.ts): a rerun does not read them again for it. */
 export function weightsRecord(path: string | undefined): JobDefinition['weights'] {
-  return path === undefined ? null : { file: resolve(path), sha256: fileSha256(path) };
+  return path === undefined ? null : { file: resolve(path), sha256: fileSha256(path, resolveCacheDir(true)) };
 }
 
 export function inputsRecord(files: readonly string[]): JobDefinition['inputs'] {

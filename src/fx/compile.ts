@@ -5,8 +5,8 @@
  * with symbolic sizes (every batch size and every spatial size a CNN allows, typically), and the
  * sessions are kept in a small cache that drops the least recently used one.
  */
-import { createCachedSession } from '../runtime/cached-session.js';
-import { type ModelCacheOption, resolveCacheDir } from '../runtime/model-cache.js';
+import { cacheEntryOf, createCachedSession } from '../runtime/cached-session.js';
+import { type ModelCacheOption, type Shortcut, resolveCacheDir } from '../runtime/model-cache.js';
 import type { NativeSession, RawTensor } from '../runtime/native-session.js';
 import { encodeModel } from '../runtime/onnx-model.js';
 import { SessionLru } from '../runtime/session-lru.js';
@@ -278,6 +278,33 @@ export class CompiledModule {
       start = end;
     }
     return mapArgument(this.outputNode.args[0], (n) => env.get(n) as Argument);
+  }
+
+  /**
+   * How one cached session alone computes what the last `call` with inputs like `inputs` returned:
+   * when the whole graph compiled to one segment fed the inputs in order, whose session is a cache
+   * entry, and the module returns a record of tensors that are session outputs, the entry's key
+   * and the session output of each key. Undefined otherwise. The CLI records this so that a later
+   * process runs the entry without building the model (src/cli/cached-extractor.ts).
+   */
+  sessionPlan(...inputs: Tensor[]): Shortcut | undefined {
+    if (this.eager.size > 0 || this.body.length === 0) return undefined;
+    const env = new Map<Node, unknown>(this.placeholders.map((p, i) => [p, inputs[i]]));
+    const fed = this.inputsOf(this.body);
+    if (fed.length !== this.placeholders.length || fed.some((n, i) => n !== this.placeholders[i])) return undefined;
+    const part = this.parts.get(`0:${this.body.length}|${fed.map((n) => signatureOf(env.get(n))).join(';')}`);
+    const session = part === undefined ? undefined : this.sessions.get(part.key);
+    const entry = session === undefined ? undefined : cacheEntryOf(session);
+    const returned = this.outputNode.args[0];
+    if (entry === undefined || typeof returned !== 'object' || returned === null || Array.isArray(returned))
+      return undefined;
+    const outputs: [string, number][] = [];
+    for (const [key, node] of Object.entries(returned as Record<string, unknown>)) {
+      const output = part!.outputs.find((o) => o.node === node);
+      if (output?.form !== 'tensor') return undefined;
+      outputs.push([key, output.index]);
+    }
+    return { entry, outputs };
   }
 
   /**

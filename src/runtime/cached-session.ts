@@ -14,6 +14,37 @@ import {
 } from './model-cache.js';
 import { NativeSession, type NativeSessionOptions } from './native-session.js';
 
+/** The entry key of each session built from, or written to, the cache. */
+const entryKeys = new WeakMap<NativeSession, string>();
+
+/** The key of the cache entry `session` was loaded from or written to, if any. */
+export function cacheEntryOf(session: NativeSession): string | undefined {
+  return entryKeys.get(session);
+}
+
+/**
+ * A session of the entry `key`, if the folder holds a sound one; an entry ORT cannot load is
+ * deleted. Threads are `options`'; the entry is optimised already, so it is not optimised again.
+ */
+export function sessionFromEntry(
+  cacheDir: string,
+  key: string,
+  options: NativeSessionOptions,
+): NativeSession | undefined {
+  const entry = readEntry(cacheDir, key);
+  if (entry === undefined) return undefined;
+  let session: NativeSession;
+  try {
+    session = new NativeSession(entry.bytes, { ...options, graphOptimizationLevel: 'disabled', ortFormat: true });
+  } catch {
+    discardEntry(entry.path);
+    return undefined;
+  }
+  modelCacheStats.hits++;
+  entryKeys.set(session, key);
+  return session;
+}
+
 export function createCachedSession(
   model: Uint8Array,
   options: NativeSessionOptions,
@@ -21,21 +52,8 @@ export function createCachedSession(
 ): NativeSession {
   if (cacheDir === undefined || model.length > MAX_CACHED_MODEL_BYTES) return new NativeSession(model, options);
   const key = cacheKey(model, options.graphOptimizationLevel);
-  const entry = readEntry(cacheDir, key);
-  if (entry !== undefined) {
-    try {
-      // The entry is optimised already: optimising it again would only cost time.
-      const session = new NativeSession(entry.bytes, {
-        ...options,
-        graphOptimizationLevel: 'disabled',
-        ortFormat: true,
-      });
-      modelCacheStats.hits++;
-      return session;
-    } catch {
-      discardEntry(entry.path);
-    }
-  }
+  const cached = sessionFromEntry(cacheDir, key, options);
+  if (cached !== undefined) return cached;
   let temporary: string;
   try {
     temporary = temporaryPath(cacheDir, key);
@@ -52,6 +70,6 @@ export function createCachedSession(
     abandonTemporary(temporary);
     return new NativeSession(model, options);
   }
-  commitEntry(cacheDir, key, temporary);
+  if (commitEntry(cacheDir, key, temporary)) entryKeys.set(session, key);
   return session;
 }

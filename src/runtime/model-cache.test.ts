@@ -13,7 +13,15 @@ import { randn } from '../tensor/creation.js';
 import { manualSeed } from '../tensor/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checksum } from './checksum.js';
-import { cacheKey, defaultCacheDir, modelCacheStats, resolveCacheDir } from './model-cache.js';
+import {
+  cacheKey,
+  defaultCacheDir,
+  modelCacheStats,
+  readShortcut,
+  resolveCacheDir,
+  shortcutKey,
+  writeShortcut,
+} from './model-cache.js';
 
 const ENTRY = /^[0-9a-f]{64}-[0-9a-f]{32}\.ort$/;
 
@@ -211,4 +219,44 @@ test('the checksum changes with any changed word, a flipped bit, a shorter lengt
   zeroed.fill(0, 512);
   assert.notEqual(checksum(zeroed), sum);
   assert.notEqual(checksum(new Uint8Array(32)), checksum(new Uint8Array(48)), 'zeros of two lengths');
+});
+
+test('a shortcut is read back as written; one damaged or of the wrong form is deleted, not believed', (t) => {
+  const dir = tempDir(t);
+  const key = shortcutKey(['code', 'resnet50', '{"layer4":"layer4"}', 'weights', 'float32', '1,3,224,224'], 'all');
+  const shortcut = { entry: 'a'.repeat(64), outputs: [['layer4', 0] as [string, number]] };
+  assert.equal(readShortcut(dir, key), undefined);
+  writeShortcut(dir, key, shortcut);
+  assert.deepEqual(readShortcut(dir, key), shortcut);
+  for (const damaged of [
+    '{"entry":',
+    '{"entry":"x","outputs":[]}',
+    JSON.stringify({ ...shortcut, outputs: [['k', -1]] }),
+  ]) {
+    writeShortcut(dir, key, shortcut);
+    const [name] = readdirSync(dir);
+    writeFileSync(join(dir, name!), damaged);
+    assert.equal(readShortcut(dir, key), undefined, damaged);
+    assert.deepEqual(readdirSync(dir), [], damaged);
+  }
+});
+
+test("a shortcut's key changes with each part of what it describes and with the ONNX Runtime version", () => {
+  const parts = ['code', 'resnet50', '{"layer4":"layer4"}', 'weights', 'float32', '1,3,224,224'];
+  const key = shortcutKey(parts, 'all', '1.30.0');
+  assert.notEqual(shortcutKey(parts, 'all', '1.31.0'), key);
+  assert.notEqual(shortcutKey(parts, 'basic', '1.30.0'), key);
+  for (let i = 0; i < parts.length; i++) {
+    assert.notEqual(
+      shortcutKey(
+        parts.map((p, j) => (j === i ? `${p}x` : p)),
+        'all',
+        '1.30.0',
+      ),
+      key,
+      parts[i],
+    );
+  }
+  // Parts are kept apart: moving a character from one to the next is another key.
+  assert.notEqual(shortcutKey(['ab', 'c'], 'all', '1.30.0'), shortcutKey(['a', 'bc'], 'all', '1.30.0'));
 });

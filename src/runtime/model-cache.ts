@@ -14,7 +14,16 @@
  * truncated or damaged later is deleted and rebuilt instead of giving wrong numbers.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync, statSync, unlinkSync, mkdirSync, utimesSync } from 'node:fs';
+import {
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  mkdirSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, homedir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +38,8 @@ const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
 /** ORT writes an optimised model as one protobuf, which cannot pass 2 GiB: larger models are not cached. */
 export const MAX_CACHED_MODEL_BYTES = 1.5 * 1024 ** 3;
 const ENTRY = /^([0-9a-f]{64})-([0-9a-f]{32})\.ort$/;
+const KEY = /^[0-9a-f]{64}$/;
+const SHORTCUT_SUFFIX = '.shortcut.json';
 
 /** What `compile`'s `cache` option takes: on (the platform's folder), off, or a folder. */
 export type ModelCacheOption = boolean | { dir: string };
@@ -62,10 +73,82 @@ function installedOrtVersion(): string {
   return (require('onnxruntime-node/package.json') as { version: string }).version;
 }
 
+/** What besides the model shapes ORT's optimised graph. */
+function optimisationContext(level: string, ortVersion: string): string {
+  return [FORMAT, ortVersion, level, process.platform, process.arch, cpus()[0]?.model ?? ''].join('\n');
+}
+
 /** The entry key of an ONNX model optimised at `level` by ONNX Runtime `ortVersion` (the installed one). */
 export function cacheKey(model: Uint8Array, level: string, ortVersion = installedOrtVersion()): string {
-  const context = [FORMAT, ortVersion, level, process.platform, process.arch, cpus()[0]?.model ?? ''].join('\n');
-  return createHash('sha256').update(context).update('\n').update(model).digest('hex');
+  return createHash('sha256').update(optimisationContext(level, ortVersion)).update('\n').update(model).digest('hex');
+}
+
+/**
+ * A shortcut to an entry: which entry serves a computation, and which of its session's outputs
+ * is which of the computation's, recorded by the process that built the model so that a later
+ * one can run the entry without building it (src/cli/cached-extractor.ts).
+ */
+export interface Shortcut {
+  /** The entry's key. */
+  entry: string;
+  /** Output key and the index of the session output holding it, in output order. */
+  outputs: [string, number][];
+}
+
+/**
+ * The key of a shortcut for the computation `identity` describes (everything its ONNX model is
+ * made from: featurefx's code, the model, the weights' digest, the input signature...), optimised
+ * at `level` by the installed ONNX Runtime on this platform, as the entry it leads to was.
+ */
+export function shortcutKey(identity: readonly string[], level: string, ortVersion = installedOrtVersion()): string {
+  return createHash('sha256')
+    .update(optimisationContext(level, ortVersion))
+    .update('\nshortcut\n')
+    .update(JSON.stringify(identity))
+    .digest('hex');
+}
+
+function isShortcut(value: unknown): value is Shortcut {
+  const { entry, outputs } = (value ?? {}) as Partial<Shortcut>;
+  return (
+    typeof entry === 'string' &&
+    KEY.test(entry) &&
+    Array.isArray(outputs) &&
+    outputs.every(
+      (o) => Array.isArray(o) && o.length === 2 && typeof o[0] === 'string' && Number.isInteger(o[1]) && o[1] >= 0,
+    )
+  );
+}
+
+/** The shortcut of `key`, if one was recorded; one that does not parse as a shortcut is deleted. */
+export function readShortcut(dir: string, key: string): Shortcut | undefined {
+  const path = join(dir, `${key}${SHORTCUT_SUFFIX}`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const value: unknown = JSON.parse(text);
+    if (isShortcut(value)) return value;
+  } catch {
+    // Not JSON: deleted below, as a shortcut of the wrong form is.
+  }
+  remove(path);
+  return undefined;
+}
+
+/** Records a shortcut (a temporary file renamed: readers see all of it or nothing); failures only mean none. */
+export function writeShortcut(dir: string, key: string, shortcut: Shortcut): void {
+  let temporary: string | undefined;
+  try {
+    temporary = temporaryPath(dir, key);
+    writeFileSync(temporary, JSON.stringify(shortcut));
+    renameSync(temporary, join(dir, `${key}${SHORTCUT_SUFFIX}`));
+  } catch {
+    if (temporary !== undefined) remove(temporary);
+  }
 }
 
 /** The optimised model of `key` and its path, after checking its bytes; a damaged entry is deleted. */
@@ -98,9 +181,9 @@ export function temporaryPath(dir: string, key: string): string {
 /**
  * Makes the file ORT wrote at `temporary` the entry of `key` (a rename, so readers see all of it
  * or nothing), then evicts the least recently used entries past `maxBytes`. Failures only mean
- * no entry: the session is already built.
+ * no entry (false): the session is already built.
  */
-export function commitEntry(dir: string, key: string, temporary: string, maxBytes = DEFAULT_MAX_BYTES): void {
+export function commitEntry(dir: string, key: string, temporary: string, maxBytes = DEFAULT_MAX_BYTES): boolean {
   let name: string;
   try {
     name = `${key}-${checksum(readFileSync(temporary))}.ort`;
@@ -108,11 +191,12 @@ export function commitEntry(dir: string, key: string, temporary: string, maxByte
     modelCacheStats.writes++;
   } catch {
     abandonTemporary(temporary);
-    return;
+    return false;
   }
   // ORT's bytes differ between builds, so a concurrent writer of the key left another name: one is enough.
   for (const other of entryNames(dir)) if (other.startsWith(key) && other !== name) remove(join(dir, other));
   evict(dir, maxBytes);
+  return true;
 }
 
 /** Deletes a temporary file that did not become an entry (if ORT wrote it at all). */
