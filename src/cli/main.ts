@@ -153,6 +153,16 @@ program
   .option('--format <format>', 'npy or safetensors', 'npy')
   .option('--shard <K/N>', 'take every N-th image starting at K (K defaults to JOB_COMPLETION_INDEX)')
   .option('--out <dir>', 'output folder', 'features')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'Threads: the model runs on the main thread with ONNX Runtime using every core',
+      '(`featurefx --threads N extract ...` to change it); while it runs, the workers',
+      'decode and preprocess the next images (one ONNX Runtime thread each) and another',
+      "thread writes the last batch's files.",
+    ].join('\n'),
+  )
   .action(
     async (
       name: string,
