@@ -35,6 +35,8 @@ export {
   type FeatureLayout,
   type FeatureMaps,
 } from './featureExtraction/index.js';
+export { OnnxModel, type OnnxModelOptions, type OnnxInput } from './onnx/onnx-model.js';
+export { OnnxFeatureExtractor } from './onnx/onnx-feature-extractor.js';
 export {
   Graph,
   Node,

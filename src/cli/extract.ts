@@ -9,6 +9,7 @@ import { walkInputs } from './input-walk.js';
 import { runPipeline } from './extract-pipeline.js';
 import { inputsRecord, weightsRecord } from './job-definition.js';
 import { classifierEntry, parseNodes } from './model-setup.js';
+import { isOnnxFile, loadOnnxSource } from './onnx-source.js';
 import { checkFileNames } from './output-keys.js';
 import { OutputStore } from './output-store.js';
 import { Progress } from './progress.js';
@@ -35,7 +36,7 @@ export async function extract(modelName: string, inputs: string[], options: Extr
   const shard = parseShard(options.shard);
   const nodes = parseNodes(options.nodes);
   checkFileNames(Object.values(nodes));
-  const entry = classifierEntry(modelName);
+  const source = isOnnxFile(modelName) ? await onnxSource(modelName, nodes, options) : zooSource(modelName, options);
   const walk = walkInputs(inputs);
   for (const { path, reason } of walk.skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
   if (walk.files.length === 0) {
@@ -51,8 +52,8 @@ export async function extract(modelName: string, inputs: string[], options: Extr
     {
       model: modelName,
       nodes,
-      weights: weightsRecord(options.weights),
-      preprocessing: presetOf(entry.transform, options),
+      weights: weightsRecord(source.weightsFile),
+      preprocessing: presetOf(source.transform, options),
       inputs: inputsRecord(walk.files),
       shard: shard ?? null,
       format: options.format,
@@ -60,13 +61,13 @@ export async function extract(modelName: string, inputs: string[], options: Extr
     walk.skipped,
   );
   try {
-    await run(store, modelName, mine, options);
+    await run(store, source, mine, options);
   } finally {
     store.close();
   }
 }
 
-async function run(store: OutputStore, modelName: string, mine: string[], options: ExtractOptions): Promise<void> {
+async function run(store: OutputStore, source: ModelSource, mine: string[], options: ExtractOptions): Promise<void> {
   if (store.manifest.complete) {
     process.stderr.write(`featurefx: ${options.out} is already complete (${store.manifest.rows.length} images)\n`);
     return;
@@ -76,7 +77,7 @@ async function run(store: OutputStore, modelName: string, mine: string[], option
   if (todo.length < mine.length)
     process.stderr.write(`featurefx: resuming, ${mine.length - todo.length} of ${mine.length} images already done\n`);
   // A shard may hold no images (more shards than images): it still gets its manifest, for merge.
-  if (todo.length > 0) await extractImages(store, modelName, todo, options);
+  if (todo.length > 0) await extractImages(store, source, todo, options);
   const written = new Intl.ListFormat('en').format([...store.finish(), 'manifest.json']);
   process.stderr.write(
     `featurefx: ${store.manifest.rows.length} images, ${store.manifest.skipped.length} skipped; wrote ${written} in ${options.out}\n`,
@@ -86,6 +87,27 @@ async function run(store: OutputStore, modelName: string, mine: string[], option
 /** What `extract` runs a batch of preprocessed images [n, 3, crop, crop] through. */
 interface BatchModel {
   run(batch: Tensor): Record<string, Tensor>;
+}
+
+/** A zoo model by name or an ONNX file: its preprocessing, the file holding its weights, and how to load it. */
+interface ModelSource {
+  transform: Preset;
+  weightsFile: string | undefined;
+  load(): BatchModel;
+}
+
+function zooSource(modelName: string, options: ExtractOptions): ModelSource {
+  const transform = classifierEntry(modelName).transform;
+  return { transform, weightsFile: options.weights, load: () => zooModel(modelName, options) };
+}
+
+/** An ONNX file holds its weights: its digest keys the job as a checkpoint's does. */
+async function onnxSource(path: string, nodes: Record<string, string>, options: ExtractOptions): Promise<ModelSource> {
+  if (options.weights !== undefined) {
+    throw new RangeError(`${path} holds its own weights: drop --weights ${options.weights}`);
+  }
+  const onnx = await loadOnnxSource(path, nodes);
+  return { transform: onnx.preset, weightsFile: path, load: () => onnx };
 }
 
 /** The zoo model with the nodes asked for, compiled for ONNX Runtime. */
@@ -110,11 +132,11 @@ function batchOf(images: Float32Array[], crop: number): Tensor {
  */
 async function extractImages(
   store: OutputStore,
-  modelName: string,
+  source: ModelSource,
   todo: string[],
   options: ExtractOptions,
 ): Promise<void> {
-  const preset = presetOf(classifierEntry(modelName).transform, options);
+  const preset = presetOf(source.transform, options);
   const threaded = todo.length > options.batch;
   const pool = threaded && options.workers > 0 ? new ImagePool(options.workers, preset) : undefined;
   const writer = threaded ? new FileWriter() : undefined;
@@ -123,7 +145,7 @@ async function extractImages(
     await runPipeline(todo, options, {
       load: (path) => (pool === undefined ? preprocessImage(path, preset) : pool.load(path)),
       start: () => {
-        const model = zooModel(modelName, options);
+        const model = source.load();
         const bar = (progress = new Progress(todo.length));
         return {
           run: (images) => model.run(batchOf(images, preset.cropSize)),

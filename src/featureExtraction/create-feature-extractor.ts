@@ -2,7 +2,9 @@ import { FeatureExtractionError } from '../errors.js';
 import type { Graph } from '../fx/graph.js';
 import type { Node } from '../fx/node.js';
 import type { TracerOptions } from '../fx/tracer.js';
-import type { Module } from '../nn/module.js';
+import { Module } from '../nn/module.js';
+import type { OnnxFeatureExtractor } from '../onnx/onnx-feature-extractor.js';
+import type { OnnxModel } from '../onnx/onnx-model.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { DualGraphModule } from './dual-graph-module.js';
 import { warnGraphDifferences } from './graph-differences.js';
@@ -108,6 +110,33 @@ function selectOutputs(graph: Graph, tracer: NodePathTracer, requested: Map<stri
   graph.eliminateDeadCode();
 }
 
+/** The ONNX path: a file holds one graph, already exported, so only `returnNodes` applies. */
+function onnxExtractor(model: OnnxModel, options: FeatureExtractorOptions): OnnxFeatureExtractor {
+  // Checked without importing the onnx layer, which `createFeatureExtractor(module)` callers do not need.
+  if (typeof (model as Partial<OnnxModel> | null)?.featureExtractor !== 'function') {
+    throw new TypeError(
+      `createFeatureExtractor takes a Module or an OnnxModel (OnnxModel.load('model.onnx')), got ${describeValue(model)}`,
+    );
+  }
+  if (options.returnNodes === undefined) {
+    throw new FeatureExtractionError(
+      'an ONNX file holds one graph, exported in one mode: give returnNodes, not trainReturnNodes and evalReturnNodes',
+    );
+  }
+  const tracing = (['tracerOptions', 'concreteArgs'] as const).filter((k) => options[k] !== undefined);
+  if (tracing.length > 0) {
+    throw new FeatureExtractionError(
+      `${tracing.join(' and ')} apply to tracing a Module; an ONNX file is not traced: give returnNodes only`,
+    );
+  }
+  return model.featureExtractor(options.returnNodes);
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  return `an object of class ${(value as object).constructor?.name ?? 'Object'}`;
+}
+
 /**
  * A module returning intermediate nodes of `model` as `{ key: tensor }`, like torchvision's
  * `create_feature_extractor`: the model is traced (in train and eval mode), the requested nodes
@@ -119,8 +148,26 @@ function selectOutputs(graph: Graph, tracer: NodePathTracer, requested: Map<stri
  * const out = extractor.call(rand([1, 3, 224, 224])) as Record<string, Tensor>;
  * // out.feat1.shape = [1, 64, 56, 56], out.feat2.shape = [1, 256, 14, 14]
  */
-export function createFeatureExtractor(model: Module, options: FeatureExtractorOptions): DualGraphModule {
+export function createFeatureExtractor(model: Module, options: FeatureExtractorOptions): DualGraphModule;
+/**
+ * An extractor of nodes of an ONNX file (`OnnxModel.load(path)`), named as `getGraphNodeNames(onnxModel)`
+ * lists them: full, truncated and keyed names as for a module. The file is pruned to what the nodes
+ * need and run by ONNX Runtime; the extractor's `call` returns `{ key: tensor }`, `save` writes the
+ * pruned model.
+ *
+ * @example
+ * const onnxModel = await OnnxModel.load('regnet.onnx'); // a small RegNet exported by torch.onnx
+ * const extractor = createFeatureExtractor(onnxModel, { returnNodes: { 'trunk_output.block1': 'block1' } });
+ * const { block1 } = extractor.call(rand([1, 3, 64, 64])); // block1.shape = [1, 8, 16, 16]
+ * extractor.save('regnet-block1.onnx'); // the pruned model, its output named 'block1'
+ */
+export function createFeatureExtractor(model: OnnxModel, options: FeatureExtractorOptions): OnnxFeatureExtractor;
+export function createFeatureExtractor(
+  model: Module | OnnxModel,
+  options: FeatureExtractorOptions,
+): DualGraphModule | OnnxFeatureExtractor {
   checkOptions(options);
+  if (!(model instanceof Module)) return onnxExtractor(model, options);
   const requested: Record<Mode, Map<string, string>> = options.returnNodes !== undefined
     ? { train: toNodeMap(options.returnNodes, 'returnNodes'), eval: toNodeMap(options.returnNodes, 'returnNodes') }
     : {

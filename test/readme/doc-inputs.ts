@@ -28,6 +28,8 @@ const MAKERS: Record<string, (path: string) => Promise<void>> = {
         .toFile(join(path, `photo-${i}.jpg`));
     }
   },
+  // A small RegNet exported by torch.onnx (scripts/fixtures/make_onnx_exports.py), for the ONNX examples.
+  'regnet.onnx': async (path) => copyFileSync(join(REPO, 'test', 'fixtures', 'onnx', 'regnet.onnx'), path),
   'assets/sample.png': async (path) => {
     mkdirSync(dirname(path), { recursive: true });
     copyFileSync(join(REPO, 'assets', 'sample.png'), path);
