@@ -2,8 +2,8 @@
  * `npm run bench`: featurefx against PyTorch on this machine, in one run, with the same thread
  * count. Prints a table of medians and ratios (featurefx / PyTorch; below 1 means faster);
  * `--json FILE` writes the same figures, `--only transformers,sessions` measures some groups
- * (models, tracing, gradients, transformers, sessions, detection). PyTorch figures come from
- * bench/torch_bench.py run with Debian's python3-torch when it is installed; for the
+ * (models, tracing, gradients, transformers, sessions, detection, onnx-import: bench/onnx-import.ts).
+ * PyTorch figures come from bench/torch_bench.py run with Debian's python3-torch when it is installed; for the
  * transformers it also exports each model with torch.onnx, and ONNX Runtime's time on that file
  * is the engine's own limit that compiled featurefx is compared with.
  */
@@ -33,11 +33,12 @@ import {
 } from '../src/index.js';
 import { NativeSession } from '../src/runtime/native-session.js';
 import { noGrad } from '../src/autograd/grad-mode.js';
+import { onnxImportFigures } from './onnx-import.js';
 import { compileDetector } from '../src/models/detection/compiled-backbone.js';
 import type { MaskRCNN } from '../src/models/detection/mask-rcnn.js';
 import type { Detection } from '../src/models/detection/types.js';
 
-const GROUPS = ['models', 'tracing', 'gradients', 'transformers', 'sessions', 'detection'] as const;
+const GROUPS = ['models', 'tracing', 'gradients', 'transformers', 'sessions', 'detection', 'onnx-import'] as const;
 type Group = (typeof GROUPS)[number];
 const onlyAt = process.argv.indexOf('--only');
 const groups = (onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...GROUPS]) as Group[];
@@ -309,15 +310,16 @@ function torchFigures(exportDir: string): Record<string, number> | undefined {
 // PyTorch first: for the transformers it writes the torch.onnx exports featurefx is timed against.
 const exportDir = mkdtempSync(join(tmpdir(), 'featurefx-bench-'));
 const theirs = torchFigures(exportDir);
-const figures: Record<Exclude<Group, 'sessions'>, () => Record<string, number>> = {
+const figures: Record<Exclude<Group, 'sessions'>, () => Record<string, number> | Promise<Record<string, number>>> = {
   models: modelFigures,
   tracing: tracingFigures,
   gradients: gradientFigures,
   transformers: () => transformerFigures(exportDir),
   detection: detectionFigures,
+  'onnx-import': () => onnxImportFigures(exportDir, threads, timePair),
 };
 const ours: Record<string, number> = {};
-for (const g of groups) if (g !== 'sessions') Object.assign(ours, figures[g]());
+for (const g of groups) if (g !== 'sessions') Object.assign(ours, await figures[g]());
 rmSync(exportDir, { recursive: true, force: true });
 const sessions = groups.includes('sessions') ? sessionFigures() : {};
 const rows = Object.entries(ours).map(([name, ms]) => {

@@ -2,9 +2,9 @@
 
 Run by bench/run.ts with /usr/bin/python3 and the same thread count:
 python3 torch_bench.py THREADS GROUPS EXPORT_DIR
-GROUPS is a comma-separated list of models, tracing, gradients, transformers, detection; the transformers
-group also writes torch.onnx's export of each transformer to EXPORT_DIR, which bench/run.ts runs
-on ONNX Runtime as the engine's own baseline.
+GROUPS is a comma-separated list of models, tracing, gradients, transformers, detection, onnx-import; the
+transformers group also writes torch.onnx's export of each transformer to EXPORT_DIR, which bench/run.ts runs
+on ONNX Runtime as the engine's own baseline, and onnx-import writes resnet50's for bench/onnx-import.ts.
 """
 import os
 import json
@@ -139,10 +139,19 @@ def detection_figures():
     return out
 
 
+def onnx_import_export():
+    """resnet50 exported as a user would (opset 17, input x, dynamic batch) for bench/onnx-import.ts: no figures."""
+    torch.onnx.export(torchvision.models.resnet50().eval(), torch.randn(1, 3, 224, 224),
+                      os.path.join(EXPORT_DIR, "resnet50.onnx"), opset_version=17, input_names=["x"],
+                      output_names=["logits"], dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    return {}
+
+
 def main():
     out = {}
     figures = {"models": model_figures, "tracing": tracing_figures, "gradients": gradient_figures,
-               "transformers": transformer_figures, "detection": detection_figures}
+               "transformers": transformer_figures, "detection": detection_figures,
+               "onnx-import": onnx_import_export}
     for group in GROUPS:
         out.update(figures[group]())
     print(json.dumps(out))
