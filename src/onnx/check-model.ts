@@ -5,7 +5,7 @@
  * every tensor's data fits its declared dims and type. Browser-safe.
  */
 import { OnnxFormatError } from '../errors.js';
-import type { ModelProto, OperatorSetIdProto, TensorProto } from './model-proto.js';
+import type { GraphProto, ModelProto, OperatorSetIdProto, TensorProto } from './model-proto.js';
 import { modelTensors } from './model-tensors.js';
 import { dataTypeLayout, declaredElements, isExternal, rawByteLength, typedEntries } from './tensor-size.js';
 
@@ -40,14 +40,51 @@ export function checkModel(model: ModelProto, source: string): void {
   }
   checkOpsets(model.opsetImport, 'the model', fail);
   for (const fn of model.functions) checkOpsets(fn.opsetImport, `local function '${fn.name ?? ''}'`, fail);
-  for (const node of model.graph!.node) {
-    if (!node.opType) fail(`node '${node.name ?? ''}' (outputs ${JSON.stringify(node.output)}) has no op_type.`);
-  }
+  checkValues(model.graph!, fail);
   for (const { tensor, where } of modelTensors(model)) {
     const problem = tensorProblem(tensor);
     if (problem !== undefined) {
       fail(`${where} ${problem}. The file is damaged or was not written by an ONNX exporter; export it again.`);
     }
+  }
+}
+
+/**
+ * Each node has an op type, reads only values defined somewhere in the graph (ONNX Runtime refuses
+ * the rest), and each value has one producer: what naming and pruning rely on. Subgraphs may read
+ * their outer scopes, so only the main graph is checked.
+ */
+function checkValues(graph: GraphProto, fail: (problem: string) => never): void {
+  const producer = new Map<string, string>();
+  for (const name of [...graph.input.map((v) => v.name), ...graph.initializer.map((t) => t.name)]) {
+    producer.set(name ?? '', 'the graph');
+  }
+  for (const sparse of graph.sparseInitializer) producer.set(sparse.values?.name ?? '', 'the graph');
+  for (const node of graph.node) {
+    const label = `node '${node.name ?? ''}' (${node.opType ?? 'no op_type'})`;
+    if (!node.opType) fail(`${label} has no op_type. The file is damaged; export it again.`);
+    for (const output of node.output) {
+      if (output === '') continue;
+      const other = producer.get(output);
+      if (other !== undefined && other !== 'the graph') {
+        fail(`value '${output}' is the output of both ${other} and ${label}, and an ONNX value has one producer. ` +
+          'The file is damaged or was edited by hand; export it again.');
+      }
+      producer.set(output, label);
+    }
+  }
+  const defined = (name: string) => name === '' || producer.has(name);
+  for (const node of graph.node) {
+    const missing = node.input.find((name) => !defined(name));
+    if (missing !== undefined) {
+      fail(`node '${node.name ?? ''}' (${node.opType}) reads value '${missing}', which no graph input, initializer ` +
+        'or node output defines. The file is damaged or was edited by hand; export it again.');
+    }
+  }
+  const missing = graph.output.find((v) => !defined(v.name ?? ''));
+  if (missing !== undefined) {
+    fail(`graph output '${missing.name ?? ''}' is no graph input, initializer or node output. The file is damaged ` +
+      'or was edited by hand; export it again.');
   }
 }
 

@@ -211,3 +211,20 @@ test('graphs nested past protobuf\'s depth limit are refused, as by ONNX\'s own 
   const bytes = Uint8Array.from([0x08, 0x08, ...headers.reverse().flat()]);
   expectFormatError(() => decodeOnnxModel(bytes), /its messages are nested over 100 levels deep/);
 });
+
+test('graphs that read undefined values or define a value twice are refused, naming the node', () => {
+  expectFormatError(
+    () => decodeOnnxModel(modified((m) => (m.graph!.node[1]!.input[0] = 'ghost'))),
+    /node '.+' \(BatchNormalization\) reads value 'ghost', which no graph input, initializer or node output defines/,
+  );
+  expectFormatError(
+    () => decodeOnnxModel(modified((m) => (m.graph!.node[2]!.output = [...m.graph!.node[0]!.output]))),
+    /value '.+' is the output of both node '.+' \(Conv\) and node '.+' \(Relu\), and an ONNX value has one producer/,
+  );
+  expectFormatError(
+    () => decodeOnnxModel(modified((m) => (m.graph!.output[0]!.name = 'nowhere'))),
+    /graph output 'nowhere' is no graph input, initializer or node output/,
+  );
+  const noOpType = modified((m) => delete m.graph!.node[0]!.opType);
+  expectFormatError(() => decodeOnnxModel(noOpType), /\(no op_type\) has no op_type/);
+});
