@@ -67,8 +67,10 @@ function checkValues(graph: GraphProto, fail: (problem: string) => never): void 
       if (output === '') continue;
       const other = producer.get(output);
       if (other !== undefined && other !== 'the graph') {
-        fail(`value '${output}' is the output of both ${other} and ${label}, and an ONNX value has one producer. ` +
-          'The file is damaged or was edited by hand; export it again.');
+        fail(
+          `value '${output}' is the output of both ${other} and ${label}, and an ONNX value has one producer. ` +
+            'The file is damaged or was edited by hand; export it again.',
+        );
       }
       producer.set(output, label);
     }
@@ -77,14 +79,18 @@ function checkValues(graph: GraphProto, fail: (problem: string) => never): void 
   for (const node of graph.node) {
     const missing = node.input.find((name) => !defined(name));
     if (missing !== undefined) {
-      fail(`node '${node.name ?? ''}' (${node.opType}) reads value '${missing}', which no graph input, initializer ` +
-        'or node output defines. The file is damaged or was edited by hand; export it again.');
+      fail(
+        `node '${node.name ?? ''}' (${node.opType}) reads value '${missing}', which no graph input, initializer ` +
+          'or node output defines. The file is damaged or was edited by hand; export it again.',
+      );
     }
   }
   const missing = graph.output.find((v) => !defined(v.name ?? ''));
   if (missing !== undefined) {
-    fail(`graph output '${missing.name ?? ''}' is no graph input, initializer or node output. The file is damaged ` +
-      'or was edited by hand; export it again.');
+    fail(
+      `graph output '${missing.name ?? ''}' is no graph input, initializer or node output. The file is damaged ` +
+        'or was edited by hand; export it again.',
+    );
   }
 }
 

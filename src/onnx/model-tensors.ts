@@ -4,7 +4,14 @@
  * functions and training graphs. External data and size checks must see them all, as ONNX's own
  * external-data loader does. Browser-safe.
  */
-import type { AttributeProto, GraphProto, ModelProto, NodeProto, SparseTensorProto, TensorProto } from './model-proto.js';
+import type {
+  AttributeProto,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  SparseTensorProto,
+  TensorProto,
+} from './model-proto.js';
 
 export interface LocatedTensor {
   tensor: TensorProto;

@@ -53,7 +53,17 @@ test('the hand-made fixture is what its script writes: flat names, one unnamed n
   assert.ok(Buffer.from(encodeOnnxModel(handMadeModel())).equals(bytes), 'the fixture is up to date');
   const model = await readOnnxModel(HAND_MADE);
   const names = model.graph!.node.map((n) => n.name ?? '');
-  assert.deepEqual(names, ['stem_conv', 'stem_relu', 'pool', 'block_conv', 'residual', '', 'gap', 'flatten', 'classifier']);
+  assert.deepEqual(names, [
+    'stem_conv',
+    'stem_relu',
+    'pool',
+    'block_conv',
+    'residual',
+    '',
+    'gap',
+    'flatten',
+    'classifier',
+  ]);
   assert.ok(model.graph!.initializer.every((t) => t.rawData === undefined && t.floatData.length > 0));
   assert.equal((await logits(bytes)).length, 2 * 4);
 });
@@ -76,7 +86,10 @@ test('external data is read from the model folder into raw data; the model re-en
 test('external data that leaves the model folder is refused: .., absolute paths, symlinks out', async () => {
   writeFileSync(join(work, 'secret.bin'), new Uint8Array(1000));
   const fix = /External data is read only from the model's folder \(.+\); put the data file beside the model/;
-  const outside: [string, string][] = [['dotdot', '../secret.bin'], ['absolute', join(work, 'secret.bin')]];
+  const outside: [string, string][] = [
+    ['dotdot', '../secret.bin'],
+    ['absolute', join(work, 'secret.bin')],
+  ];
   for (const [name, location] of outside) {
     const path = withExternalWeights(name, { location });
     await rejectsWith(path, new RegExp(`initializer 'block_w' has external data at '${location}', outside`));
@@ -109,14 +122,17 @@ test('missing external files, and offsets or lengths outside them, are refused',
   await rejectsWith(withExternalWeights('folder', { location: '.' }), /has its data in '\.', which is not a file/);
 });
 
-test('tensors whose external data overlap are refused: reads stay within the data files\' size', async () => {
+test("tensors whose external data overlap are refused: reads stay within the data files' size", async () => {
   const path = withExternalWeights('overlap', { location: 'weights.bin', offset: '100' });
   const model = decodeOnnxModel(readFileSync(path));
   // fc_w (24 floats) claims bytes 200-296, inside block_w's 100-1396.
   const fc = model.graph!.initializer.find((t) => t.name === 'fc_w')!;
   fc.floatData = [];
   fc.dataLocation = 1;
-  fc.externalData = [{ key: 'location', value: 'weights.bin' }, { key: 'offset', value: '200' }];
+  fc.externalData = [
+    { key: 'location', value: 'weights.bin' },
+    { key: 'offset', value: '200' },
+  ];
   writeFileSync(path, encodeOnnxModel(model));
   await rejectsWith(
     path,

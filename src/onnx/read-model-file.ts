@@ -90,15 +90,19 @@ async function externalRange(
   const offset = byteField(entries.get('offset') ?? '0', 'offset', fail);
   const length = entries.has('length') ? byteField(entries.get('length')!, 'length', fail) : bytes;
   if (length !== bytes) {
-    fail(`declares dims [${tensor.dims.join(', ')}] of ${layout.name} (${bytes} bytes), but its external ` +
-      `data has length ${length}. The model and its data file do not belong together; export them again.`);
+    fail(
+      `declares dims [${tensor.dims.join(', ')}] of ${layout.name} (${bytes} bytes), but its external ` +
+        `data has length ${length}. The model and its data file do not belong together; export them again.`,
+    );
   }
   let handle = files.get(file);
   if (handle === undefined) files.set(file, (handle = await open(file, 'r')));
   const size = (await handle.stat()).size;
   if (offset + bytes > size) {
-    fail(`reads bytes ${offset} to ${offset + bytes} of '${location}', which has ${size} bytes. The data ` +
-      'file is truncated or belongs to another export; copy both files again.');
+    fail(
+      `reads bytes ${offset} to ${offset + bytes} of '${location}', which has ${size} bytes. The data ` +
+        'file is truncated or belongs to another export; copy both files again.',
+    );
   }
   return { tensor, file, location: location!, offset, bytes, fail };
 }
@@ -113,9 +117,11 @@ function checkNoOverlap(ranges: readonly ExternalRange[]): void {
   for (let i = 1; i < sorted.length; i++) {
     const [previous, range] = [sorted[i - 1]!, sorted[i]!];
     if (range.file === previous.file && range.offset < previous.offset + previous.bytes) {
-      range.fail(`reads bytes ${range.offset} to ${range.offset + range.bytes} of '${range.location}', which ` +
-        `overlap those of tensor '${previous.tensor.name ?? ''}' (${previous.offset} to ` +
-        `${previous.offset + previous.bytes}). Each tensor's external data must be its own; export the model again.`);
+      range.fail(
+        `reads bytes ${range.offset} to ${range.offset + range.bytes} of '${range.location}', which ` +
+          `overlap those of tensor '${previous.tensor.name ?? ''}' (${previous.offset} to ` +
+          `${previous.offset + previous.bytes}). Each tensor's external data must be its own; export the model again.`,
+      );
     }
   }
 }
@@ -123,18 +129,23 @@ function checkNoOverlap(ranges: readonly ExternalRange[]): void {
 /** The real path of an external data file, refused unless it is a regular file inside `folder`. */
 async function externalFile(location: string, folder: string, fail: (problem: string) => never): Promise<string> {
   const outside = (why: string): never =>
-    fail(`has external data at '${location}', ${why}. External data is read only from the model's folder ` +
-      `(${folder}); put the data file beside the model and name it by a relative path.`);
-  if (isAbsolute(location) || location.split(/[\\/]/).includes('..')) outside('outside the model\'s folder');
+    fail(
+      `has external data at '${location}', ${why}. External data is read only from the model's folder ` +
+        `(${folder}); put the data file beside the model and name it by a relative path.`,
+    );
+  if (isAbsolute(location) || location.split(/[\\/]/).includes('..')) outside("outside the model's folder");
   let real: string;
   try {
     real = await realpath(resolve(folder, location));
   } catch {
-    return fail(`has its data in '${location}', which does not exist in ${folder}. Copy the data file ` +
-      'written with the model (torch.onnx.export writes it beside the .onnx file) into that folder.');
+    return fail(
+      `has its data in '${location}', which does not exist in ${folder}. Copy the data file ` +
+        'written with the model (torch.onnx.export writes it beside the .onnx file) into that folder.',
+    );
   }
   const rel = relative(folder, real);
-  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel)) outside(`a link to ${real}, outside the model's folder`);
+  if (rel.startsWith(`..${sep}`) || rel === '..' || isAbsolute(rel))
+    outside(`a link to ${real}, outside the model's folder`);
   if (!(await stat(real)).isFile()) fail(`has its data in '${location}', which is not a file.`);
   return real;
 }

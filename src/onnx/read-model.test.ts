@@ -49,7 +49,10 @@ test("featurefx's export decodes to its graph, and encodes back to a model ONNX 
   assert.equal(model.irVersion, 8);
   assert.deepEqual(model.opsetImport.find((o) => !o.domain)?.version, 17);
   const graph = model.graph!;
-  assert.deepEqual(graph.input.map((v) => v.name), ['x']);
+  assert.deepEqual(
+    graph.input.map((v) => v.name),
+    ['x'],
+  );
   assert.deepEqual(graph.node.map((n) => n.opType).slice(0, 3), ['Conv', 'BatchNormalization', 'Relu']);
   assert.ok(graph.initializer.some((t) => t.name === 'conv.weight' && t.dims.join() === '8,3,3,3'));
   const conv = graph.node[0]!;
@@ -72,7 +75,10 @@ test("torch.onnx's exports in the fixtures decode, with their scope names, and r
   for (const file of files) {
     const model = decodeOnnxModel(readFileSync(join(FIXTURES, file)), { source: file });
     assert.equal(model.producerName, 'pytorch', file);
-    assert.ok(model.graph!.node.some((n) => n.name!.startsWith('/')), `${file}: scoped names such as /features/...`);
+    assert.ok(
+      model.graph!.node.some((n) => n.name!.startsWith('/')),
+      `${file}: scoped names such as /features/...`,
+    );
     assert.deepEqual(decodeOnnxModel(encodeOnnxModel(model)), model, file);
   }
 });
@@ -132,10 +138,12 @@ test('IR versions and opsets newer than onnxruntime-node 1.30 runs are refused',
   );
   expectFormatError(() => decodeOnnxModel(modified((m) => (m.opsetImport = []))), /it imports no opset/);
   // The newest supported ones, and custom domains with their own numbering, load.
-  decodeOnnxModel(modified((m) => {
-    m.irVersion = 13;
-    m.opsetImport = [{ version: 26 }, { domain: 'com.microsoft', version: 1000 }];
-  }));
+  decodeOnnxModel(
+    modified((m) => {
+      m.irVersion = 13;
+      m.opsetImport = [{ version: 26 }, { domain: 'com.microsoft', version: 1000 }];
+    }),
+  );
 });
 
 test('tensors whose dims are absurd or do not fit their data are refused, naming the tensor', () => {
@@ -164,20 +172,44 @@ test('tensors whose dims are absurd or do not fit their data are refused, naming
   // Tensors anywhere are checked: a Constant's value in a subgraph of an If node in a local function.
   const constant = decodeOnnxModel(exportedModel()).graph!.initializer[0]!;
   const attribute = (name: string, value: Partial<AttributeProto>): AttributeProto => ({
-    name, floats: [], ints: [], strings: [], tensors: [], graphs: [], sparseTensors: [], typeProtos: [], ...value,
+    name,
+    floats: [],
+    ints: [],
+    strings: [],
+    tensors: [],
+    graphs: [],
+    sparseTensors: [],
+    typeProtos: [],
+    ...value,
   });
   const node = (name: string, opType: string, attributes: AttributeProto[]): NodeProto => ({
-    name, opType, input: [], output: ['y'], attribute: attributes, metadataProps: [], deviceConfigurations: [],
+    name,
+    opType,
+    input: [],
+    output: ['y'],
+    attribute: attributes,
+    metadataProps: [],
+    deviceConfigurations: [],
   });
   const branch = { ...decodeOnnxModel(exportedModel()).graph!, initializer: [] };
   branch.node = [node('deep_constant', 'Constant', [attribute('value', { t: { ...constant, dims: [-1] } })])];
   expectFormatError(
-    () => decodeOnnxModel(modified((m) => {
-      m.functions.push({
-        name: 'f', input: [], output: ['y'], attribute: [], attributeProto: [], opsetImport: [{ version: 17 }],
-        node: [node('if', 'If', [attribute('then_branch', { g: branch })])], valueInfo: [], metadataProps: [],
-      });
-    })),
+    () =>
+      decodeOnnxModel(
+        modified((m) => {
+          m.functions.push({
+            name: 'f',
+            input: [],
+            output: ['y'],
+            attribute: [],
+            attributeProto: [],
+            opsetImport: [{ version: 17 }],
+            node: [node('if', 'If', [attribute('then_branch', { g: branch })])],
+            valueInfo: [],
+            metadataProps: [],
+          });
+        }),
+      ),
     /attribute 'value' of node 'deep_constant' has dims \[-1\], whose dim 0 is -1/,
   );
   // Typed fields (float_data) are checked too, and kept as they are.
@@ -188,15 +220,18 @@ test('tensors whose dims are absurd or do not fit their data are refused, naming
   });
   assert.equal(weight(decodeOnnxModel(typed)).floatData.length, 8 * 3 * 3 * 3);
   expectFormatError(
-    () => decodeOnnxModel(modified((m) => {
-      weight(m).floatData = [1, 2, 3];
-      delete weight(m).rawData;
-    })),
+    () =>
+      decodeOnnxModel(
+        modified((m) => {
+          weight(m).floatData = [1, 2, 3];
+          delete weight(m).rawData;
+        }),
+      ),
     /declares dims \[8, 3, 3, 3\] of FLOAT \(216 entries of floatData\), but it holds 3/,
   );
 });
 
-test('graphs nested past protobuf\'s depth limit are refused, as by ONNX\'s own parser', () => {
+test("graphs nested past protobuf's depth limit are refused, as by ONNX's own parser", () => {
   // ModelProto.graph (field 7) -> GraphProto.node (1) -> NodeProto.attribute (5) -> AttributeProto.g (6) -> ...
   const tags = [0x3a, ...Array.from({ length: 40 }, () => [0x0a, 0x2a, 0x32]).flat()];
   const varint = (n: number) => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);

@@ -252,7 +252,9 @@ test(
       const want = expected[name]!;
       assert.deepEqual(result.outputs[i]!.dims, want.shape, name);
       const data = want.data as Float32Array;
-      result.outputs[i]!.data.forEach((v, j) => assert.ok(Math.abs(v - data[j]!) <= 1e-5, `${name}[${j}]: ${v} vs ${data[j]}`));
+      result.outputs[i]!.data.forEach((v, j) =>
+        assert.ok(Math.abs(v - data[j]!) <= 1e-5, `${name}[${j}]: ${v} vs ${data[j]}`),
+      );
     });
     assert.deepEqual(new Uint8Array(result.int64), int64);
   },
