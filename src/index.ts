@@ -11,7 +11,14 @@ export { tensor, zeros, ones, full, arange, rand, randn, fromData } from './tens
 export { Generator, manualSeed } from './tensor/generator.js';
 export type { DType } from './tensor/dtype.js';
 export { setNumThreads, getNumThreads } from './runtime/threads.js';
-export { TraceError, FeatureExtractionError, WeightsError, StateDictError, AutogradError } from './errors.js';
+export {
+  TraceError,
+  FeatureExtractionError,
+  WeightsError,
+  StateDictError,
+  AutogradError,
+  OnnxFormatError,
+} from './errors.js';
 export * as autograd from './autograd/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { compileTrainingStep, CompiledTrainingStep, type TrainingStepOptions } from './fx/training-step.js';
