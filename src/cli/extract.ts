@@ -9,7 +9,6 @@ import { walkInputs } from './input-walk.js';
 import { runPipeline } from './extract-pipeline.js';
 import { inputsRecord, weightsRecord } from './job-definition.js';
 import { classifierEntry, parseNodes } from './model-setup.js';
-import { isOnnxFile, loadOnnxSource } from './onnx-source.js';
 import { checkFileNames } from './output-keys.js';
 import { OutputStore } from './output-store.js';
 import { Progress } from './progress.js';
@@ -36,7 +35,8 @@ export async function extract(modelName: string, inputs: string[], options: Extr
   const shard = parseShard(options.shard);
   const nodes = parseNodes(options.nodes);
   checkFileNames(Object.values(nodes));
-  const source = isOnnxFile(modelName) ? await onnxSource(modelName, nodes, options) : zooSource(modelName, options);
+  const isOnnx = modelName.toLowerCase().endsWith('.onnx');
+  const source = isOnnx ? await onnxSource(modelName, nodes, options) : zooSource(modelName, options);
   const walk = walkInputs(inputs);
   for (const { path, reason } of walk.skipped) process.stderr.write(`featurefx: skipping ${path}: ${reason}\n`);
   if (walk.files.length === 0) {
@@ -101,11 +101,15 @@ function zooSource(modelName: string, options: ExtractOptions): ModelSource {
   return { transform, weightsFile: options.weights, load: () => zooModel(modelName, options) };
 }
 
-/** An ONNX file holds its weights: its digest keys the job as a checkpoint's does. */
+/**
+ * An ONNX file holds its weights: its digest keys the job as a checkpoint's does. Its reader is
+ * imported only here: protobufjs and ONNX's schema take 100 ms or more to load, which zoo jobs skip.
+ */
 async function onnxSource(path: string, nodes: Record<string, string>, options: ExtractOptions): Promise<ModelSource> {
   if (options.weights !== undefined) {
     throw new RangeError(`${path} holds its own weights: drop --weights ${options.weights}`);
   }
+  const { loadOnnxSource } = await import('./onnx-source.js');
   const onnx = await loadOnnxSource(path, nodes);
   return { transform: onnx.preset, weightsFile: path, load: () => onnx };
 }

@@ -11,11 +11,6 @@ import type { Preset } from './images.js';
 const IMAGENET_PRESET: Preset = { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' };
 const CROP_FRACTION = 224 / 256;
 
-/** Whether the command's model argument is an ONNX file rather than a zoo model's name. */
-export function isOnnxFile(model: string): boolean {
-  return model.toLowerCase().endsWith('.onnx');
-}
-
 export interface OnnxSource {
   preset: Preset;
   /** Runs a batch [n, 3, crop, crop] through the file pruned to the nodes asked for. */

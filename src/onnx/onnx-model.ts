@@ -172,8 +172,8 @@ export class OnnxModel {
   }
 
   private sessionFor(values: readonly string[]): NativeSession {
-    // Value names cannot contain NUL in practice; JSON keeps any name unambiguous anyway.
-    const key = JSON.stringify(values);
+    // A session keeps the thread count it was built with: after setNumThreads, new ones are built.
+    const key = JSON.stringify([getNumThreads(), values]);
     const cached = this.sessions.get(key);
     if (cached !== undefined) {
       this.sessionStats.reused++;

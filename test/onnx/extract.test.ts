@@ -21,6 +21,7 @@ import { OnnxModel } from '../../src/onnx/onnx-model.js';
 import { pruneModel } from '../../src/onnx/prune.js';
 import { encodeOnnxModel } from '../../src/onnx/read-model.js';
 import { NativeSession } from '../../src/runtime/native-session.js';
+import { getNumThreads, setNumThreads } from '../../src/runtime/threads.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { FIXTURES_DIR, assertClose, fixtureTensor, loadFixture } from '../helpers/compare-with-torch.js';
 
@@ -112,6 +113,14 @@ test('sessions are cached per set of outputs, bounded, least recently used dropp
   onnx.run(input, ['trunk_output']);
   onnx.run(input, ['stem']);
   assert.deepEqual(onnx.sessionStats, { built: 4, reused: 2 }, "['stem'] was the least recently used of 2");
+  const threads = getNumThreads();
+  setNumThreads(threads + 1);
+  try {
+    onnx.run(input, ['stem']);
+  } finally {
+    setNumThreads(threads);
+  }
+  assert.deepEqual(onnx.sessionStats, { built: 5, reused: 2 }, 'a session keeps the thread count it was built with');
   onnx.dispose();
 });
 
