@@ -2,30 +2,17 @@
 /**
  * The `featurefx` command: list a model's nodes, extract features from images, merge shards,
  * export ONNX, visualise feature maps, draw Grad-CAM maps, detect objects.
+ *
+ * Each command imports what it runs when it runs (ONNX Runtime, sharp and the zoo take most of a
+ * second to load): `featurefx --help` and `featurefx models` do not wait for what they never use.
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { featureInfo } from '../featureExtraction/feature-info.js';
-import { getGraphNodeNames } from '../featureExtraction/get-graph-node-names.js';
-import { NodePathTracer, withDefaultLeaves } from '../featureExtraction/node-path-tracer.js';
-import { exportOnnx } from '../fx/onnx-export.js';
-import { ShapeProp } from '../fx/passes/shape-prop.js';
-import { GraphModule } from '../fx/graph-module.js';
-import * as models from '../models/index.js';
 import type { ModuleClass } from '../fx/tracer.js';
-import { skipInit } from '../nn/init.js';
-import * as nn from '../nn/index.js';
 import { setNumThreads } from '../runtime/threads.js';
-import { readCatalogue } from './catalogue.js';
-import { type DetectOptions, detect } from './detect.js';
-import { extract } from './extract.js';
+import type { DetectOptions } from './detect.js';
 import { defaultBatch, defaultWorkers } from './extract-pipeline.js';
-import { gradcam } from './gradcam.js';
-import { merge } from './merge.js';
-import { printOnnxNodes } from './onnx-nodes.js';
-import { buildExtractor, classifierEntry, loadModel, parseShape } from './model-setup.js';
-import { visualize } from './visualize.js';
 
 const SAMPLE_IMAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'sample.png');
 
@@ -48,9 +35,12 @@ function nonNegativeInt(value: string): number {
 }
 
 /** Leaf classes named on the command line: featurefx's layers, torchvision ops modules, and the zoo's blocks. */
-function leafClasses(spec: string | undefined): ModuleClass[] {
+async function leafClasses(spec: string | undefined): Promise<ModuleClass[]> {
   if (spec === undefined) return [];
-  const available = { ...nn, ...models } as unknown as Record<string, unknown>;
+  const available = { ...(await import('../nn/index.js')), ...(await import('../models/index.js')) } as Record<
+    string,
+    unknown
+  >;
   return spec.split(',').map((name) => {
     // Own properties only: `toString` or `constructor` are not module classes.
     const cls = Object.hasOwn(available, name.trim()) ? available[name.trim()] : undefined;
@@ -83,24 +73,37 @@ program
     ).conflicts(['mode', 'leaf', 'inputShape']),
   )
   .action(
-    (
+    async (
       name: string | undefined,
       o: { mode: 'train' | 'eval' | 'both'; leaf?: string; inputShape?: string; json?: boolean; catalogue?: boolean },
     ) => {
       if (o.catalogue === true) {
-        const catalogue = readCatalogue();
+        const catalogue = (await import('./catalogue.js')).readCatalogue();
         // An unknown name gets the registry's error, which lists the closest names.
-        if (name !== undefined && catalogue.models[name] === undefined) classifierEntry(name);
+        if (name !== undefined && catalogue.models[name] === undefined)
+          (await import('./model-setup.js')).classifierEntry(name);
         console.log(JSON.stringify(name === undefined ? catalogue : catalogue.models[name]));
         return;
       }
       if (name === undefined)
         throw new InvalidArgumentError('nodes: name a model (`featurefx models` lists them), or give --catalogue');
-      if (name.endsWith('.onnx')) return printOnnxNodes(name, o);
+      if (name.endsWith('.onnx')) return (await import('./onnx-nodes.js')).printOnnxNodes(name, o);
+      const { classifierEntry, parseShape } = await import('./model-setup.js');
       classifierEntry(name);
+      const [{ getModel }, { skipInit }, { getGraphNodeNames }, { NodePathTracer, withDefaultLeaves }] =
+        await Promise.all([
+          import('../models/index.js'),
+          import('../nn/init.js'),
+          import('../featureExtraction/get-graph-node-names.js'),
+          import('../featureExtraction/node-path-tracer.js'),
+        ]);
+      const [{ ShapeProp }, { GraphModule }] = await Promise.all([
+        import('../fx/passes/shape-prop.js'),
+        import('../fx/graph-module.js'),
+      ]);
       // Node names need no weights, so none are drawn.
-      const model = skipInit(() => models.getModel(name));
-      const tracerOptions = { leafModules: leafClasses(o.leaf) };
+      const model = skipInit(() => getModel(name));
+      const tracerOptions = { leafModules: await leafClasses(o.leaf) };
       const [train, evalNodes] = getGraphNodeNames(model, { tracerOptions, suppressDiffWarning: true });
       // Kinds and shapes come from one more trace, in the mode listed ('both' shows eval's).
       model.train(o.mode === 'train');
@@ -182,6 +185,7 @@ program
       if (o.format !== 'npy' && o.format !== 'safetensors')
         throw new InvalidArgumentError(`--format must be npy or safetensors, got '${o.format}'`);
       const { decodeAhead, ...rest } = o;
+      const { extract } = await import('./extract.js');
       await extract(name, images.length > 0 ? images : [SAMPLE_IMAGE], {
         ...rest,
         batch: o.batch ?? defaultBatch(),
@@ -196,7 +200,7 @@ program
   .command('merge <dirs...>')
   .description('join the outputs of sharded extract runs')
   .requiredOption('--out <dir>', 'output folder')
-  .action((dirs: string[], o: { out: string }) => merge(dirs, o.out));
+  .action(async (dirs: string[], o: { out: string }) => (await import('./merge.js')).merge(dirs, o.out));
 
 program
   .command('export <model>')
@@ -205,7 +209,12 @@ program
   .option('--weights <file>', 'a .pth or .safetensors state dict')
   .option('--input-shape <shape>', 'input shape; the batch dimension stays dynamic', '1,3,224,224')
   .requiredOption('--out <file>', 'the .onnx file to write')
-  .action((name: string, o: { nodes: string; weights?: string; inputShape: string; out: string }) => {
+  .action(async (name: string, o: { nodes: string; weights?: string; inputShape: string; out: string }) => {
+    const [{ buildExtractor, loadModel, parseShape }, { exportOnnx }, { featureInfo }] = await Promise.all([
+      import('./model-setup.js'),
+      import('../fx/onnx-export.js'),
+      import('../featureExtraction/feature-info.js'),
+    ]);
     const { model } = loadModel(name, o.weights);
     const extractor = buildExtractor(model, o.nodes);
     const shape = parseShape(o.inputShape);
@@ -221,8 +230,8 @@ program
   .requiredOption('--node <node>', 'the node to draw')
   .option('--weights <file>', 'a .pth or .safetensors state dict')
   .requiredOption('--out <file>', 'the .png file to write')
-  .action((name: string, image: string, o: { node: string; weights?: string; out: string }) =>
-    visualize(name, o.node, image, o),
+  .action(async (name: string, image: string, o: { node: string; weights?: string; out: string }) =>
+    (await import('./visualize.js')).visualize(name, o.node, image, o),
   );
 
 program
@@ -232,8 +241,13 @@ program
   .option('--class <n>', 'the class to explain (default: the top-scoring class)', nonNegativeInt)
   .option('--weights <file>', 'a .pth or .safetensors state dict')
   .requiredOption('--out <file>', 'the .png file to write')
-  .action((name: string, image: string, o: { node: string; class?: number; weights?: string; out: string }) =>
-    gradcam(name, image, { node: o.node, classIndex: o.class, weights: o.weights, out: o.out }),
+  .action(async (name: string, image: string, o: { node: string; class?: number; weights?: string; out: string }) =>
+    (await import('./gradcam.js')).gradcam(name, image, {
+      node: o.node,
+      classIndex: o.class,
+      weights: o.weights,
+      out: o.out,
+    }),
   );
 
 program
@@ -256,12 +270,14 @@ program
   .option('--num-classes <n>', 'classes of the checkpoint, background included (default 91, COCO)', positiveInt)
   .option('--no-compile', 'run the backbone and the heads eagerly (their fixed graphs are compiled by default)')
   .requiredOption('--out <dir>', 'output folder (new, or without the files this run writes)')
-  .action(async (name: string, images: string[], o: DetectOptions) => detect(name, images, o));
+  .action(async (name: string, images: string[], o: DetectOptions) =>
+    (await import('./detect.js')).detect(name, images, o),
+  );
 
 program
   .command('models')
   .description('list the models of the zoo')
-  .action(() => console.log(models.listModels().join('\n')));
+  .action(async () => console.log((await import('../models/index.js')).listModels().join('\n')));
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Users get the message (which names what to do), not a stack trace.
