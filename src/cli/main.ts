@@ -60,7 +60,10 @@ const program = new Command()
 
 program
   .command('nodes [model]')
-  .description('list node names in execution order, with kinds and (given an input shape) output shapes')
+  .description(
+    'list node names in execution order, with kinds and (given an input shape) output shapes, ' +
+      "of a zoo model or a .onnx file (names from torch.onnx's scopes, the shapes it declares)",
+  )
   .addOption(new Option('--mode <mode>', 'the graph to list').choices(['train', 'eval', 'both']).default('both'))
   .option('--leaf <classes>', 'module classes to keep as single nodes, comma-separated (e.g. Bottleneck)')
   .option('--input-shape <shape>', 'e.g. 1,3,224,224: also print each node output shape')

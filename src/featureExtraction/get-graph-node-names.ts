@@ -1,4 +1,5 @@
-import type { Module } from '../nn/module.js';
+import { Module } from '../nn/module.js';
+import type { OnnxModel } from '../onnx/onnx-model.js';
 import type { TracerOptions } from '../fx/tracer.js';
 import { warnGraphDifferences } from './graph-differences.js';
 import { NodePathTracer, withDefaultLeaves } from './node-path-tracer.js';
@@ -11,14 +12,30 @@ export interface GetGraphNodeNamesOptions {
 }
 
 /**
+ * The node names of an ONNX file (`OnnxModel.load(path)`), from the module scopes torch.onnx and
+ * featurefx write (see src/onnx/node-names.ts): twice the same list, since a file holds one graph.
+ *
+ * @example
+ * const [, names] = getGraphNodeNames(await OnnxModel.load('resnet18.onnx'));
+ * names.slice(0, 4); // ['x', 'conv1', 'relu', 'maxpool']
+ */
+export function getGraphNodeNames(model: OnnxModel): [string[], string[]];
+/**
  * The names of all nodes of `model`, in execution order, traced in train mode and in eval mode,
  * like torchvision's `get_graph_node_names`. The model's training flag is restored.
  *
  * @example
  * const [trainNodes, evalNodes] = getGraphNodeNames(resnet18());
  * trainNodes.slice(0, 5); // ['x', 'conv1', 'bn1', 'relu', 'maxpool']
+ *
+ * (This overload comes last, so that `Parameters<typeof getGraphNodeNames>` gives its options.)
  */
-export function getGraphNodeNames(model: Module, options: GetGraphNodeNamesOptions = {}): [string[], string[]] {
+export function getGraphNodeNames(model: Module, options?: GetGraphNodeNamesOptions): [string[], string[]];
+export function getGraphNodeNames(
+  model: Module | OnnxModel,
+  options: GetGraphNodeNamesOptions = {},
+): [string[], string[]] {
+  if (!(model instanceof Module)) return onnxNodeNames(model);
   const wasTraining = model.training;
   const tracerOptions = withDefaultLeaves(options.tracerOptions);
   try {
@@ -33,4 +50,15 @@ export function getGraphNodeNames(model: Module, options: GetGraphNodeNamesOptio
   } finally {
     model.train(wasTraining);
   }
+}
+
+function onnxNodeNames(model: OnnxModel): [string[], string[]] {
+  // Checked without importing the onnx layer, which callers with a Module do not need.
+  if (typeof (model as Partial<OnnxModel> | null)?.nodeNames !== 'function') {
+    const got =
+      model === null || typeof model !== 'object' ? String(model) : `an object of class ${model.constructor.name}`;
+    throw new TypeError(`getGraphNodeNames takes a Module or an OnnxModel (OnnxModel.load('model.onnx')), got ${got}`);
+  }
+  const names = model.nodeNames();
+  return [names, [...names]];
 }

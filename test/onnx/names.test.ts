@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { getGraphNodeNames } from '../../src/featureExtraction/get-graph-node-names.js';
 import { nameOnnxNodes, scopePath } from '../../src/onnx/node-names.js';
+import { OnnxModel } from '../../src/onnx/onnx-model.js';
 import type { ModelProto, NodeProto } from '../../src/onnx/model-proto.js';
 import { decodeOnnxModel } from '../../src/onnx/read-model.js';
 import { FIXTURES_DIR, loadFixture } from '../helpers/compare-with-torch.js';
@@ -173,5 +175,18 @@ test('nodes without scopes keep their ONNX names, or are named by their op; repe
       ['conv_1', 'Conv', 'c'],
       ['add', 'Add', 'd'],
     ],
+  );
+});
+
+test("getGraphNodeNames(onnxModel) lists the file's names twice (one graph), and refuses what is not a model", () => {
+  const bytes = new Uint8Array(readFileSync(join(FIXTURES_DIR, 'onnx', 'vit.onnx')));
+  const names = nameOnnxNodes(decodeOnnxModel(bytes)).map((n) => n.name);
+  assert.deepEqual(getGraphNodeNames(OnnxModel.fromBytes(bytes)), [names, names]);
+  assert.throws(
+    () => getGraphNodeNames(bytes as unknown as OnnxModel),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      e.message ===
+        "getGraphNodeNames takes a Module or an OnnxModel (OnnxModel.load('model.onnx')), got an object of class Uint8Array",
   );
 });
