@@ -93,7 +93,7 @@ export function nameOnnxNodes(model: ModelProto): OnnxNamedNode[] {
         ? counters.unique(node.name)
         : counters.next(baseName(node, path, leafOwners.has(i)));
     named.push(entry(name, kind, output, shapes));
-    for (const module of moduleEnds.get(i) ?? []) named.push(entry(module, kind, output, shapes));
+    for (const module of moduleEnds.get(i) ?? []) named.push(entry(counters.unique(module), kind, output, shapes));
   });
   return named;
 }
