@@ -138,18 +138,6 @@ function describeValue(value: unknown): string {
 }
 
 /**
- * A module returning intermediate nodes of `model` as `{ key: tensor }`, like torchvision's
- * `create_feature_extractor`: the model is traced (in train and eval mode), the requested nodes
- * become the outputs, and everything they do not need, computation and parameters, is dropped.
- * Outputs come in the order requested. The model's training flag is left as it was.
- *
- * @example
- * const extractor = createFeatureExtractor(resnet18(), { returnNodes: { layer1: 'feat1', layer3: 'feat2' } });
- * const out = extractor.call(rand([1, 3, 224, 224])) as Record<string, Tensor>;
- * // out.feat1.shape = [1, 64, 56, 56], out.feat2.shape = [1, 256, 14, 14]
- */
-export function createFeatureExtractor(model: Module, options: FeatureExtractorOptions): DualGraphModule;
-/**
  * An extractor of nodes of an ONNX file (`OnnxModel.load(path)`), named as `getGraphNodeNames(onnxModel)`
  * lists them: full, truncated and keyed names as for a module. The file is pruned to what the nodes
  * need and run by ONNX Runtime; the extractor's `call` returns `{ key: tensor }`, `save` writes the
@@ -162,6 +150,19 @@ export function createFeatureExtractor(model: Module, options: FeatureExtractorO
  * extractor.save('regnet-block1.onnx'); // the pruned model, its output named 'block1'
  */
 export function createFeatureExtractor(model: OnnxModel, options: FeatureExtractorOptions): OnnxFeatureExtractor;
+/**
+ * A module returning intermediate nodes of `model` as `{ key: tensor }`, like torchvision's
+ * `create_feature_extractor`: the model is traced (in train and eval mode), the requested nodes
+ * become the outputs, and everything they do not need, computation and parameters, is dropped.
+ * Outputs come in the order requested. The model's training flag is left as it was.
+ *
+ * @example
+ * const extractor = createFeatureExtractor(resnet18(), { returnNodes: { layer1: 'feat1', layer3: 'feat2' } });
+ * const out = extractor.call(rand([1, 3, 224, 224])) as Record<string, Tensor>;
+ * // out.feat1.shape = [1, 64, 56, 56], out.feat2.shape = [1, 256, 14, 14]
+ */
+export function createFeatureExtractor(model: Module, options: FeatureExtractorOptions): DualGraphModule;
+// The Module overload comes last, so that `ReturnType<typeof createFeatureExtractor>` stays DualGraphModule.
 export function createFeatureExtractor(
   model: Module | OnnxModel,
   options: FeatureExtractorOptions,
