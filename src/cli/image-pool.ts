@@ -1,16 +1,14 @@
 /**
  * Image workers for `extract`: worker threads that decode and preprocess images (image-worker.ts),
  * so that the JS thread, which ONNX Runtime blocks while the model runs, only feeds the model.
- * Each worker takes at most two images at a time (one decoding on libuv's threads while the other
- * is preprocessed), and the next waits in the pool's queue for the first worker free.
+ * Each image is sent at once to the worker holding the fewest: the JS thread cannot hand out more
+ * work during a run, so a worker holds its own queue (image-worker.ts).
  */
 import type { Worker } from 'node:worker_threads';
 import { StageFailure } from './extract-pipeline.js';
 import type { ImageReply, ImageRequest } from './image-worker.js';
 import type { Preset } from './images.js';
 import { startWorker, workerEntry } from './worker-entry.js';
-
-const IMAGES_PER_WORKER = 2;
 
 interface Job {
   id: number;
@@ -20,7 +18,6 @@ interface Job {
 }
 
 export class ImagePool {
-  private readonly queue: Job[] = [];
   /** The jobs each worker holds, by id. */
   private readonly held = new Map<Worker, Map<number, Job>>();
   private nextId = 0;
@@ -42,8 +39,10 @@ export class ImagePool {
   load(path: string): Promise<Float32Array> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, path, resolve, reject });
-      this.dispatch();
+      const job = { id: this.nextId++, path, resolve, reject };
+      const [worker, jobs] = [...this.held].reduce((a, b) => (b[1].size < a[1].size ? b : a));
+      jobs.set(job.id, job);
+      worker.postMessage({ id: job.id, path } satisfies ImageRequest);
     });
   }
 
@@ -53,23 +52,12 @@ export class ImagePool {
     await Promise.all([...this.held.keys()].map((w) => w.terminate()));
   }
 
-  private dispatch(): void {
-    for (const [worker, jobs] of this.held) {
-      while (jobs.size < IMAGES_PER_WORKER && this.queue.length > 0) {
-        const job = this.queue.shift()!;
-        jobs.set(job.id, job);
-        worker.postMessage({ id: job.id, path: job.path } satisfies ImageRequest);
-      }
-    }
-  }
-
   private settle(worker: Worker, reply: ImageReply): void {
     const jobs = this.held.get(worker)!;
     const job = jobs.get(reply.id)!;
     jobs.delete(reply.id);
     if ('input' in reply) job.resolve(reply.input);
     else job.reject(new Error(reply.reason));
-    this.dispatch();
   }
 
   /**
@@ -78,14 +66,15 @@ export class ImagePool {
    */
   private fail(worker: Worker, reason: string): void {
     if (this.failure !== undefined) return;
+    // The images it held, in the order it takes them: the first ones are those it was working on.
     const paths = [...this.held.get(worker)!.values()].map((j) => j.path);
+    const shown = paths.slice(0, 2).join(', ') + (paths.length > 2 ? ` (and ${paths.length - 2} queued)` : '');
     this.failure = new StageFailure(
       `an image worker stopped (${reason})` +
-        (paths.length > 0 ? ` while preprocessing ${paths.join(', ')}` : '') +
+        (paths.length > 0 ? ` while preprocessing ${shown}` : '') +
         '; the images written so far are kept: run the same command again to resume',
     );
     for (const jobs of this.held.values()) for (const job of jobs.values()) job.reject(this.failure);
-    for (const job of this.queue.splice(0)) job.reject(this.failure);
     void this.close();
   }
 }

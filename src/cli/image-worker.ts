@@ -20,9 +20,29 @@ sharp.cache(false);
 
 const preset = workerData as Preset;
 const port = parentPort!;
-port.on('message', ({ id, path }: ImageRequest) => {
-  preprocessImage(path, preset).then(
-    (input) => port.postMessage({ id, input } satisfies ImageReply, [input.buffer as ArrayBuffer]),
-    (e: unknown) => port.postMessage({ id, reason: e instanceof Error ? e.message : String(e) } satisfies ImageReply),
-  );
+/** Requests not started: the pool sends every image at once, since it cannot while the model blocks its thread. */
+const queue: ImageRequest[] = [];
+let active = 0;
+
+/** Keeps two images going: one decoding on libuv's threads while the other is preprocessed. */
+function next(): void {
+  while (active < 2 && queue.length > 0) {
+    const { id, path } = queue.shift()!;
+    active++;
+    preprocessImage(path, preset)
+      .then(
+        (input) => port.postMessage({ id, input } satisfies ImageReply, [input.buffer as ArrayBuffer]),
+        (e: unknown) =>
+          port.postMessage({ id, reason: e instanceof Error ? e.message : String(e) } satisfies ImageReply),
+      )
+      .finally(() => {
+        active--;
+        next();
+      });
+  }
+}
+
+port.on('message', (request: ImageRequest) => {
+  queue.push(request);
+  next();
 });
