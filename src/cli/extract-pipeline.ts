@@ -1,14 +1,14 @@
 /**
  * The stages of `extract` as a pipeline: images load (decode and preprocess) ahead of the model,
- * batches run through it in order, and each batch is written before the next one runs.
+ * batches run through it in order, and each batch is written while the next one runs.
  *
  * The model runs synchronously on the JS thread (ONNX Runtime's native binding blocks it while its
  * threads compute), so nothing on the JS thread moves during a run: only work already handed to
- * libuv's threads (sharp's decoding) goes on. The pipeline therefore starts the loads of the next
- * `ahead` images, and lets the event loop take in every finished one, before each run; the slowest
- * stage then sets the pace instead of the sum of the stages. A batch's write may be asynchronous:
- * it then goes on during the next run, and the run after that waits for it (one write at a time,
- * so that at most two batches of outputs are held).
+ * other threads (extract's image workers and file writer, libuv's) goes on. The pipeline therefore
+ * starts the loads of the next `ahead` images, and lets the event loop take in every finished one,
+ * before each run; the slowest stage then sets the pace instead of the sum of the stages. A batch's
+ * write may be asynchronous: it then goes on during the next run, and the run after that waits for
+ * it (one write at a time, so that at most two batches of outputs are held).
  */
 import { availableParallelism } from 'node:os';
 import type { SkippedPath } from './input-walk.js';
