@@ -16,19 +16,18 @@ export interface GetGraphNodeNamesOptions {
  * featurefx write (see src/onnx/node-names.ts): twice the same list, since a file holds one graph.
  *
  * @example
- * const [, names] = getGraphNodeNames(await OnnxModel.load('resnet18.onnx'));
- * names.slice(0, 4); // ['x', 'conv1', 'relu', 'maxpool']
+ * const [, names] = getGraphNodeNames(await OnnxModel.load('regnet.onnx')); // a RegNet exported by torch.onnx
+ * names.slice(0, 4); // ['x', 'stem.0', 'stem.2', 'stem']
  */
 export function getGraphNodeNames(model: OnnxModel): [string[], string[]];
 /**
  * The names of all nodes of `model`, in execution order, traced in train mode and in eval mode,
- * like torchvision's `get_graph_node_names`. The model's training flag is restored.
+ * like torchvision's `get_graph_node_names`. The model's training flag is restored. (This overload
+ * comes last, so that `Parameters<typeof getGraphNodeNames>` gives its options.)
  *
  * @example
  * const [trainNodes, evalNodes] = getGraphNodeNames(resnet18());
  * trainNodes.slice(0, 5); // ['x', 'conv1', 'bn1', 'relu', 'maxpool']
- *
- * (This overload comes last, so that `Parameters<typeof getGraphNodeNames>` gives its options.)
  */
 export function getGraphNodeNames(model: Module, options?: GetGraphNodeNamesOptions): [string[], string[]];
 export function getGraphNodeNames(

@@ -56,11 +56,9 @@ const FUNCTION_OF_OP: Record<string, string> = {
 
 /**
  * One entry per node of `model`'s graph (graph inputs first, then nodes in topological order), named
- * as featurefx names the nodes of the model the file was exported from; see the file comment.
- *
- * @example
- * nameOnnxNodes(await readOnnxModel('resnet18.onnx')).map((n) => n.name);
- * // ['x', 'conv1', 'relu', 'maxpool', 'layer1.0.conv1', 'layer1.0.relu', ...]
+ * as featurefx names the nodes of the model the file was exported from; see the file comment. For
+ * torchvision's resnet18 exported by torch.onnx: 'x', 'conv1', 'relu', 'maxpool', 'layer1.0.conv1',
+ * 'layer1.0.relu', 'layer1.0.conv2', 'layer1.0.add', 'layer1.0.relu_1', 'layer1.0', ...
  */
 export function nameOnnxNodes(model: ModelProto): OnnxNamedNode[] {
   const graph = model.graph;
