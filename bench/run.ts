@@ -2,7 +2,8 @@
  * `npm run bench`: featurefx against PyTorch on this machine, in one run, with the same thread
  * count. Prints a table of medians and ratios (featurefx / PyTorch; below 1 means faster);
  * `--json FILE` writes the same figures, `--only transformers,sessions` measures some groups
- * (models, tracing, gradients, transformers, sessions, detection, onnx-import: bench/onnx-import.ts).
+ * (models, tracing, gradients, transformers, sessions, detection, onnx-import: bench/onnx-import.ts,
+ * start: bench/start.ts).
  * PyTorch figures come from bench/torch_bench.py run with Debian's python3-torch when it is installed; for the
  * transformers it also exports each model with torch.onnx, and ONNX Runtime's time on that file
  * is the engine's own limit that compiled featurefx is compared with.
@@ -34,11 +35,21 @@ import {
 import { NativeSession } from '../src/runtime/native-session.js';
 import { noGrad } from '../src/autograd/grad-mode.js';
 import { onnxImportFigures } from './onnx-import.js';
+import { startFigures } from './start.js';
 import { compileDetector } from '../src/models/detection/compiled-backbone.js';
 import type { MaskRCNN } from '../src/models/detection/mask-rcnn.js';
 import type { Detection } from '../src/models/detection/types.js';
 
-const GROUPS = ['models', 'tracing', 'gradients', 'transformers', 'sessions', 'detection', 'onnx-import'] as const;
+const GROUPS = [
+  'models',
+  'tracing',
+  'gradients',
+  'transformers',
+  'sessions',
+  'detection',
+  'onnx-import',
+  'start',
+] as const;
 type Group = (typeof GROUPS)[number];
 const onlyAt = process.argv.indexOf('--only');
 const groups = (onlyAt >= 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...GROUPS]) as Group[];
@@ -292,7 +303,8 @@ function detectionFigures(): Record<string, number> {
 
 function torchFigures(exportDir: string): Record<string, number> | undefined {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_bench.py');
-  const torchGroups = groups.filter((g) => g !== 'sessions');
+  // start times PyTorch's one-image job itself (bench/start.ts).
+  const torchGroups = groups.filter((g) => g !== 'sessions' && g !== 'start');
   if (!existsSync('/usr/bin/python3') || torchGroups.length === 0) return undefined;
   try {
     return JSON.parse(
@@ -309,6 +321,7 @@ function torchFigures(exportDir: string): Record<string, number> | undefined {
 
 // PyTorch first: for the transformers it writes the torch.onnx exports featurefx is timed against.
 const exportDir = mkdtempSync(join(tmpdir(), 'featurefx-bench-'));
+const startTorch: Record<string, number> = {};
 const theirs = torchFigures(exportDir);
 const figures: Record<Exclude<Group, 'sessions'>, () => Record<string, number> | Promise<Record<string, number>>> = {
   models: modelFigures,
@@ -317,6 +330,11 @@ const figures: Record<Exclude<Group, 'sessions'>, () => Record<string, number> |
   transformers: () => transformerFigures(exportDir),
   detection: detectionFigures,
   'onnx-import': () => onnxImportFigures(exportDir, threads, timePair),
+  start: async () => {
+    const { featurefx, pytorch } = await startFigures(threads);
+    Object.assign(startTorch, pytorch);
+    return featurefx;
+  },
 };
 const ours: Record<string, number> = {};
 for (const g of groups) if (g !== 'sessions') Object.assign(ours, await figures[g]());
@@ -324,12 +342,12 @@ rmSync(exportDir, { recursive: true, force: true });
 const sessions = groups.includes('sessions') ? sessionFigures() : {};
 const rows = Object.entries(ours).map(([name, ms]) => {
   const baseName = name.replace(/ compiled$| torch\.onnx export on ORT$/, '');
-  const torch = theirs?.[baseName];
+  const torch = theirs?.[baseName] ?? startTorch[name];
   return { name, featurefxMs: ms, pytorchMs: torch ?? null, ratio: torch === undefined ? null : ms / torch };
 });
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(
-  `featurefx benchmark: ${cpu}, ${threads} thread(s)${theirs === undefined ? '; no PyTorch figures (none of these groups has any, or PyTorch is not installed: apt-get install python3-torch python3-torchvision)' : ', PyTorch from /usr/bin/python3'}`,
+  `featurefx benchmark: ${cpu}, ${threads} thread(s)${theirs === undefined && Object.keys(startTorch).length === 0 ? '; no PyTorch figures (none of these groups has any, or PyTorch is not installed: apt-get install python3-torch python3-torchvision)' : ', PyTorch from /usr/bin/python3'}`,
 );
 console.log(
   `${'measurement'.padEnd(58)} ${'featurefx ms'.padStart(13)} ${'PyTorch ms'.padStart(11)} ${'ratio'.padStart(7)}`,

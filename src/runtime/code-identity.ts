@@ -11,25 +11,34 @@ import { fileURLToPath } from 'node:url';
 
 /** The folder of featurefx's modules: `dist/` when installed, `src/` when run from source. */
 const CODE_DIR = fileURLToPath(new URL('..', import.meta.url));
-const CODE_FILE = /\.(?:js|ts)$/;
+/** Modules, not their type declarations. */
+const isModule = (name: string): boolean => /\.(?:js|ts)$/.test(name) && !name.endsWith('.d.ts');
+
+/** The module files under `root`/`folder`, relative to `root`, sorted. */
+function modulesUnder(root: string, folder = ''): string[] {
+  // One readdir per folder: Node's recursive readdir took 30-45 ms for dist/, this 2-7 ms.
+  return readdirSync(join(root, folder), { withFileTypes: true })
+    .flatMap((e) => {
+      const path = folder === '' ? e.name : `${folder}/${e.name}`;
+      if (e.isDirectory()) return modulesUnder(root, path);
+      return isModule(e.name) ? [path] : [];
+    })
+    .sort();
+}
+
+/** The SHA-256 of the names and contents of every module file (`.js`, `.ts`, not `.d.ts`) under `root`. */
+export function modulesDigest(root: string): string {
+  const hash = createHash('sha256');
+  for (const file of modulesUnder(root)) {
+    const bytes = readFileSync(join(root, file));
+    hash.update(`${file}\n${bytes.length}\n`).update(bytes);
+  }
+  return hash.digest('hex');
+}
 
 let identity: string | undefined;
 
-/**
- * The SHA-256 of the names and contents of every module file under featurefx's code folder
- * (1.6 MB in 280 files: about 30 ms, once per process).
- */
+/** The digest of featurefx's modules (1 MB in 300 files of dist/: 20-40 ms, once per process). */
 export function codeIdentity(): string {
-  if (identity === undefined) {
-    const hash = createHash('sha256');
-    const files = readdirSync(CODE_DIR, { recursive: true, encoding: 'utf8' })
-      .filter((f) => CODE_FILE.test(f))
-      .sort();
-    for (const file of files) {
-      const bytes = readFileSync(join(CODE_DIR, file));
-      hash.update(`${file}\n${bytes.length}\n`).update(bytes);
-    }
-    identity = hash.digest('hex');
-  }
-  return identity;
+  return (identity ??= modulesDigest(CODE_DIR));
 }

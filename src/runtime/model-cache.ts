@@ -12,6 +12,10 @@
  * which is then renamed (atomic), so concurrent writers never leave a half-written entry under an
  * entry's name, and a reader checks the bytes against the checksum in the name, so an entry
  * truncated or damaged later is deleted and rebuilt instead of giving wrong numbers.
+ *
+ * A shortcut (`<key>.shortcut.json`) names the entry that serves a computation described without
+ * its ONNX bytes, so that a later process need not build the model to find its entry; its key
+ * must name everything the bytes are made from (src/cli/cached-extractor.ts says what it uses).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import {
