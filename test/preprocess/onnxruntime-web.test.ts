@@ -4,7 +4,6 @@
  * tensor bit for bit too (scripts/fixtures/make_preprocess.py's hashes).
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,33 +12,17 @@ import type * as OrtWeb from 'onnxruntime-web';
 import { readRgb } from '../../src/cli/images.js';
 import { encodeModel } from '../../src/runtime/onnx-model.js';
 import { preprocessGraph, preprocessInputs } from '../../src/preprocess/image-classification.js';
+import { PREPROCESS_DIR, type PreprocessCase, sha256 } from '../helpers/preprocess-fixtures.js';
 
 const require = createRequire(import.meta.url);
-const DIR = 'test/fixtures/preprocess';
-
-interface Case {
-  preset: string;
-  resizeSize: number;
-  cropSize: number;
-  interpolation: 'bilinear' | 'bicubic';
-  mean: number[];
-  std: number[];
-  pixelsSha256: string;
-  inputSha256: string;
-}
-
-function sha256(data: Uint8Array | Float32Array): string {
-  return createHash('sha256')
-    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-    .digest('hex');
-}
-
 describe('the preprocessing graph in onnxruntime-web', () => {
   it("gives torchvision's pixels and tensor, bilinear and bicubic (enlarging)", async () => {
     const ort = require('onnxruntime-web') as typeof OrtWeb;
     ort.env.wasm.numThreads = 1;
-    const photo = JSON.parse(readFileSync(join(DIR, 'coffee.jpg.json'), 'utf8')) as { cases: Case[] };
-    const { rgb, width, height } = await readRgb(join(DIR, 'coffee.jpg'));
+    const photo = JSON.parse(readFileSync(join(PREPROCESS_DIR, 'coffee.jpg.json'), 'utf8')) as {
+      cases: PreprocessCase[];
+    };
+    const { rgb, width, height } = await readRgb(join(PREPROCESS_DIR, 'coffee.jpg'));
     for (const name of ['alexnet', 'efficientnet_v2_l']) {
       const c = photo.cases.find((x) => x.preset === name)!;
       const session = await ort.InferenceSession.create(encodeModel(preprocessGraph(c)), {

@@ -6,8 +6,6 @@
  * tensor hash alike.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inflateSync } from 'node:zlib';
@@ -21,43 +19,12 @@ import {
   centerCropOffset,
   resizedSize,
 } from '../../src/preprocess/image-classification.js';
+import { PREPROCESS_DIR as DIR, loadPreprocessPhotos, sha256 } from '../helpers/preprocess-fixtures.js';
 
-const DIR = 'test/fixtures/preprocess';
-
-interface Case {
-  preset: string;
-  resizeSize: number;
-  cropSize: number;
-  interpolation: 'bilinear' | 'bicubic';
-  mean: number[];
-  std: number[];
-  pixelsSha256: string;
-  inputSha256: string;
-  /** Every rowStride-th row of the pixels, deflated, for the presets every photo gets. */
-  rowStride?: number;
-  rows?: string;
-}
-
-interface Photo {
-  file: string;
-  width: number;
-  height: number;
-  decodedSha256: string;
-  cases: Case[];
-}
-
-const photos = readdirSync(DIR)
-  .filter((f) => f.endsWith('.json'))
-  .map((f) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Photo);
+const photos = loadPreprocessPhotos();
 
 function presetKey(p: ClassificationPreset): string {
   return JSON.stringify([p.resizeSize, p.cropSize, p.interpolation, p.mean ?? null, p.std ?? null]);
-}
-
-function sha256(data: Uint8Array | Float32Array): string {
-  return createHash('sha256')
-    .update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-    .digest('hex');
 }
 
 const preprocessors = new Map<string, ImagePreprocessor>();
