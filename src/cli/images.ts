@@ -3,8 +3,8 @@
  * torchvision's preset classification transform. By default the transform is torchvision's own
  * arithmetic on PIL images (src/preprocess/image-classification.ts, run by ONNX Runtime); with
  * `fastResize`, sharp resizes instead, shrinking JPEGs while decoding them: faster on large photos,
- * but not torchvision's pixels (issue 18 reports 0.4–0.9% in resnet50's feature maps; the pixel
- * tests in test/preprocess/ measure 2 to 122 levels off).
+ * but not torchvision's pixels (issue 18 measured 0.4–0.9% off in resnet50's feature maps, where
+ * the default is PIL's bit for bit).
  */
 import sharp from 'sharp';
 import {
