@@ -85,6 +85,8 @@ test(`extract killed ${KILLS} times at random points resumes to the bytes of an 
     assert.deepEqual(readdirSync(out).sort(), [...FILES, 'manifest.json']);
   };
   const checkKilled = (out: string): void => {
+    // Killed before it made the output folder: nothing was written, so nothing can be wrong.
+    if (!existsSync(out)) return;
     const m = manifestOf(out);
     const ours = new Set(['manifest.json', '.featurefx-work', ...(m?.outputs ?? [])]);
     assert.deepEqual(
