@@ -12,7 +12,9 @@ import { F } from '../ops/index.js';
 import { randn } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { compile } from './compile.js';
-import { type ExportOptions, exportOnnx } from './onnx-export.js';
+import type { GraphModule } from './graph-module.js';
+import { type ExportOptions, exportOnnx, toGraphModule } from './onnx-export.js';
+import { symbolicTrace } from './symbolic-trace.js';
 
 /** Initializers that no node of the model reads: ONNX Runtime logs one line for each. */
 function unreadInitializers(model: Uint8Array): string[] {
@@ -60,6 +62,24 @@ test('exportOnnx takes any module (traced first) and writes the bytes it returns
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a plain module is traced as symbolicTrace traces it, with featurefx's node names", () => {
+  const model = new TestModule();
+  let hookRuns = 0;
+  model.submodule.registerForwardHook(() => void hookRuns++);
+  const traced = toGraphModule(model, 'eval');
+  const calls = (gm: GraphModule) => [...gm.graph.nodes()].map((n) => [n.op, String(n.target)]);
+  assert.deepEqual(calls(traced), calls(symbolicTrace(model)), 'the same nodes');
+  assert.deepEqual(
+    [...traced.graph.nodes()].filter((n) => n.op !== 'output').map((n) => n.meta.qualname),
+    ['x', 'submodule.add', 'submodule.add_1', 'submodule.relu', 'submodule.relu_1', 'add', 'add_1', 'relu', 'relu_1'],
+  );
+  traced.call(randn([3, 4]));
+  assert.equal(hookRuns, 0, 'no hooks of the modules traced through, as after symbolicTrace');
+  // The exported file's values are named by those names (the last one is the output, named 'output').
+  const read = onnxGraphNames(exportOnnx(model, { inputShape: [3, 4] })).nodeInputs.flat();
+  assert.ok(read.includes('submodule.add_1') && read.includes('relu'), read.join(', '));
 });
 
 test('exportOnnx checks its arguments and says how to call it', () => {

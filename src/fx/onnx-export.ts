@@ -5,7 +5,8 @@
  * forward. Parameters become initializers named by their paths, only those a node reads; ONNX
  * nodes are named after the featurefx node in torch.onnx's scoped form (`/layer3/layer3.1/conv2/Conv`),
  * the value a featurefx node computes by the node (`layer3.1.conv2`), so that src/onnx/node-names.ts
- * reads featurefx's names back; outputs are named after the user's keys.
+ * reads featurefx's names back (a plain module is traced with those names too, `toGraphModule`);
+ * outputs are named after the user's keys.
  */
 import { writeFileSync } from 'node:fs';
 import { isBuiltinLayer } from '../nn/leaf.js';
@@ -31,9 +32,9 @@ import { Interpreter, InterpreterError } from './interpreter.js';
 import { type Argument, type Node, type Target } from './node.js';
 import { declareSizes, firstDifference, graphKey } from './dynamic-sizes.js';
 import { LoweringHook, mapValues } from './stand-ins.js';
+import { NodePathTracer } from './node-path-tracer.js';
 import { namedOutputs } from './output-names.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
-import { symbolicTrace } from './symbolic-trace.js';
 
 export { ExportError };
 
@@ -428,9 +429,14 @@ export function toGraphModule(module: Module, mode: 'train' | 'eval'): GraphModu
   const wasTraining = module.training;
   module.train(mode === 'train');
   try {
+    // symbolicTrace's graph (same leaves, no hooks of inlined modules), but with featurefx's node
+    // names, which the ONNX file's nodes and values are named by.
+    const tracer = new NodePathTracer({ recordModuleCalls: false });
+    const graph = tracer.trace(module);
+    const traced = new GraphModule(module, graph, { className: module.className, constants: tracer.tensorConstants });
     // A new module starts in train mode, and this one shares the model's leaves (BatchNorm): left
     // so, compile's return to "its own mode" after lowering would set the model's leaves training.
-    return symbolicTrace(module).train(wasTraining);
+    return traced.train(wasTraining);
   } finally {
     module.train(wasTraining);
   }
@@ -517,7 +523,8 @@ function withDynamicSizes(
 
 /**
  * Exports a module as ONNX bytes, as `torch.onnx.export` does: a graph module (a feature
- * extractor, a `symbolicTrace` result) as it is, any other module traced first. Eval mode unless
+ * extractor, a `symbolicTrace` result) as it is, any other module traced first (its nodes named
+ * as featurefx names them: `layer1.0.add`). Eval mode unless
  * `mode: 'train'`; writes the bytes to `options.path` too when given. The batch size is dynamic
  * unless `dynamicBatch: false`; height and width too with `dynamicSize: true`. Either is checked:
  * a model whose graph depends on the size raises an `ExportError` naming the node.
