@@ -15,11 +15,8 @@ import { decodeOnnxModel } from './read-model.js';
 import { dataTypeLayout, declaredElements, isExternal, rawByteLength } from './tensor-size.js';
 
 /**
- * Reads and checks an ONNX model file and the external data it names.
- *
- * @example
- * const model = await readOnnxModel('resnet18.onnx');
- * console.log(model.graph?.node.length, model.opsetImport);
+ * Reads and checks an ONNX model file and the external data it names. Internal: users load files
+ * with `OnnxModel.load(path)`, which calls this.
  */
 export async function readOnnxModel(path: string): Promise<ModelProto> {
   if (typeof path !== 'string' || path === '') {

@@ -21,11 +21,8 @@ export interface DecodeOptions {
 /**
  * Decodes an ONNX file's bytes and checks them (see check-model.ts). `bytes` fields of the result view
  * `bytes` (no copy). Tensors with external data keep their `externalData` entries: `readOnnxModel`
- * resolves them in Node.
- *
- * @example
- * const model = decodeOnnxModel(new Uint8Array(await (await fetch('model.onnx')).arrayBuffer()));
- * model.graph?.node.map((n) => n.opType);
+ * resolves them in Node. In a browser, the page's bundle calls it on a fetched file's bytes
+ * (test/browser/onnx-page-entry.ts); in Node, `OnnxModel.fromBytes` does.
  */
 export function decodeOnnxModel(bytes: Uint8Array, options: DecodeOptions = {}): ModelProto {
   if (!(bytes instanceof Uint8Array)) {
