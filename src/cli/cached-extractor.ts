@@ -65,10 +65,19 @@ export function cachedExtractor(name: string, weights: string | undefined, nodes
   };
   /** Shortcuts recorded by this process. */
   const recorded = new Set<string>();
+  /** Each batch signature's shortcut key and the shortcut read for it: once, not at every batch. */
+  const lookups = new Map<string, { key: string; shortcut: Shortcut | undefined }>();
   return (batch) => {
-    const key = shortcutKey([...job, batch.dtype, batch.shape.join(',')], LEVEL);
+    const signature = `${batch.dtype} ${batch.shape.join(',')}`;
+    let lookup = lookups.get(signature);
+    if (lookup === undefined) {
+      const key = shortcutKey([...job, batch.dtype, batch.shape.join(',')], LEVEL);
+      lookup = { key, shortcut: compiled === undefined ? readShortcut(cacheDir, key) : undefined };
+      lookups.set(signature, lookup);
+    }
+    const key = lookup.key;
     // Once the model is built, it serves every batch: no second copy of the weights is loaded.
-    const shortcut = compiled === undefined ? readShortcut(cacheDir, key) : undefined;
+    const shortcut = compiled === undefined ? lookup.shortcut : undefined;
     const session = shortcut === undefined ? undefined : fromEntry(shortcut);
     if (session !== undefined && shortcut!.outputs.every(([, i]) => i < session.outputNames.length)) {
       const raw = session.run([{ type: batch.dtype, dims: batch.shape, data: batch.data }]);
@@ -82,8 +91,9 @@ export function cachedExtractor(name: string, weights: string | undefined, nodes
     }
     const module = build();
     const out = module.call(batch) as Record<string, Tensor>;
-    const unchanged = weightsIdentity !== undefined && fileIdentity(weights!) === weightsIdentity;
-    const plan = recorded.has(key) || !unchanged ? undefined : module.sessionPlan(batch);
+    // Recorded once per shape, and only if the weights are unchanged (a stat, skipped once recorded).
+    const toRecord = !recorded.has(key) && weightsIdentity !== undefined && fileIdentity(weights!) === weightsIdentity;
+    const plan = toRecord ? module.sessionPlan(batch) : undefined;
     if (plan !== undefined) {
       writeShortcut(cacheDir, key, plan);
       recorded.add(key);
