@@ -1,4 +1,5 @@
 import { FeatureExtractionError } from '../errors.js';
+import { describeValue } from '../fx/check-options.js';
 import type { Graph } from '../fx/graph.js';
 import type { Node } from '../fx/node.js';
 import type { TracerOptions } from '../fx/tracer.js';
@@ -130,11 +131,6 @@ function onnxExtractor(model: OnnxModel, options: FeatureExtractorOptions): Onnx
     );
   }
   return model.featureExtractor(options.returnNodes);
-}
-
-function describeValue(value: unknown): string {
-  if (value === null || typeof value !== 'object') return String(value);
-  return `an object of class ${(value as object).constructor?.name ?? 'Object'}`;
 }
 
 /**

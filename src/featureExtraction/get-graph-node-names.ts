@@ -1,5 +1,6 @@
 import { Module } from '../nn/module.js';
 import type { OnnxModel } from '../onnx/onnx-model.js';
+import { describeValue } from '../fx/check-options.js';
 import type { TracerOptions } from '../fx/tracer.js';
 import { warnGraphDifferences } from './graph-differences.js';
 import { NodePathTracer, withDefaultLeaves } from './node-path-tracer.js';
@@ -54,9 +55,9 @@ export function getGraphNodeNames(
 function onnxNodeNames(model: OnnxModel): [string[], string[]] {
   // Checked without importing the onnx layer, which callers with a Module do not need.
   if (typeof (model as Partial<OnnxModel> | null)?.nodeNames !== 'function') {
-    const got =
-      model === null || typeof model !== 'object' ? String(model) : `an object of class ${model.constructor.name}`;
-    throw new TypeError(`getGraphNodeNames takes a Module or an OnnxModel (OnnxModel.load('model.onnx')), got ${got}`);
+    throw new TypeError(
+      `getGraphNodeNames takes a Module or an OnnxModel (OnnxModel.load('model.onnx')), got ${describeValue(model)}`,
+    );
   }
   const names = model.nodeNames();
   return [names, [...names]];

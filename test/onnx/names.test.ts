@@ -186,7 +186,6 @@ test("getGraphNodeNames(onnxModel) lists the file's names twice (one graph), and
     () => getGraphNodeNames(bytes as unknown as OnnxModel),
     (e: unknown) =>
       e instanceof TypeError &&
-      e.message ===
-        "getGraphNodeNames takes a Module or an OnnxModel (OnnxModel.load('model.onnx')), got an object of class Uint8Array",
+      e.message === "getGraphNodeNames takes a Module or an OnnxModel (OnnxModel.load('model.onnx')), got a Uint8Array",
   );
 });
