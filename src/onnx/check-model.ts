@@ -10,11 +10,11 @@ import { modelTensors } from './model-tensors.js';
 import { dataTypeLayout, declaredElements, isExternal, rawByteLength, typedEntries } from './tensor-size.js';
 
 /** IR versions onnxruntime-node 1.30 loads; 3 is the first with opset imports (ONNX 1.0). */
-export const MIN_IR_VERSION = 3;
-export const MAX_IR_VERSION = 13;
+const MIN_IR_VERSION = 3;
+const MAX_IR_VERSION = 13;
 
 /** The newest opset of each standard domain onnxruntime-node 1.30 officially supports (it refuses newer). */
-export const MAX_OPSETS: Readonly<Record<string, number>> = { 'ai.onnx': 26, 'ai.onnx.ml': 5 };
+const MAX_OPSETS: Readonly<Record<string, number>> = { 'ai.onnx': 26, 'ai.onnx.ml': 5 };
 
 /** Throws OnnxFormatError for the first problem found; `source` names the model in the message. */
 export function checkModel(model: ModelProto, source: string): void {
@@ -110,7 +110,7 @@ function checkOpsets(opsets: readonly OperatorSetIdProto[], owner: string, fail:
 }
 
 /** What is wrong with a tensor's declaration or data, or undefined. */
-export function tensorProblem(tensor: TensorProto): string | undefined {
+function tensorProblem(tensor: TensorProto): string | undefined {
   const layout = dataTypeLayout(tensor.dataType);
   if (layout === undefined) return `has data type ${tensor.dataType ?? 0}, which is not an ONNX tensor type`;
   const count = declaredElements(tensor.dims);

@@ -6,7 +6,7 @@
 import { ONNX_DATA_LOCATION, ONNX_DATA_TYPE, type TensorProto } from './model-proto.js';
 
 /** The most elements one tensor may declare: ONNX Runtime's tensors index with int32 in many kernels. */
-export const MAX_TENSOR_ELEMENTS = 2 ** 31;
+const MAX_TENSOR_ELEMENTS = 2 ** 31;
 
 /** The typed field holding a data type's values when it has no raw data, and how many per entry. */
 type TypedField = 'floatData' | 'int32Data' | 'stringData' | 'int64Data' | 'doubleData' | 'uint64Data';

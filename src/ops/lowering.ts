@@ -286,7 +286,7 @@ export class GraphBuilder implements LoweringContext {
  * '/layer1/layer1.0/conv1'. A node's ONNX name is this, '/', and its op ('/layer1/layer1.0/conv1/Conv'),
  * so that Netron groups the file by module and src/onnx/node-names.ts reads the names back.
  */
-export function scopedName(name: string): string {
+function scopedName(name: string): string {
   const atoms = name.split('.');
   let start = 0;
   return atoms
