@@ -28,10 +28,13 @@ function scoreThreshold(value: string): number {
   return s;
 }
 
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a class index (0, 1, 2, ...)');
-  return n;
+/** A parser of whole numbers from 0; `what` names the value in the message (`a class index`). */
+function nonNegativeInt(what: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected ${what} (0, 1, 2, ...)`);
+    return n;
+  };
 }
 
 /** Leaf classes named on the command line: featurefx's layers, torchvision ops modules, and the zoo's blocks. */
@@ -153,7 +156,7 @@ program
   .option(
     '--workers <n>',
     `threads that decode and preprocess, for jobs of more than a batch; 0: the main thread (default half the cores, 1 to 8: ${defaultWorkers()} here)`,
-    nonNegativeInt,
+    nonNegativeInt('a number of threads'),
   )
   .option('--fast-resize', "resize with sharp, shrinking JPEGs while decoding: faster, not torchvision's pixels")
   .option('--format <format>', 'npy or safetensors', 'npy')
@@ -241,7 +244,7 @@ program
   .command('gradcam <model> <image>')
   .description('draw where the model looked for a class (Grad-CAM of a node) as a heat map over the image')
   .requiredOption('--node <node>', 'the node whose activations make the map, e.g. layer4')
-  .option('--class <n>', 'the class to explain (default: the top-scoring class)', nonNegativeInt)
+  .option('--class <n>', 'the class to explain (default: the top-scoring class)', nonNegativeInt('a class index'))
   .option('--weights <file>', 'a .pth or .safetensors state dict')
   .requiredOption('--out <file>', 'the .png file to write')
   .action(async (name: string, image: string, o: { node: string; class?: number; weights?: string; out: string }) =>

@@ -107,6 +107,9 @@ test('unknown models and nodes, and missing weights, exit non-zero with a clear 
   const noWeights = run(['extract', 'resnet18', '--nodes', 'layer1', '--weights', 'missing.pth', 'images'], dir);
   assert.equal(noWeights.status, 1);
   assert.match(noWeights.stderr, /cannot read weights file 'missing\.pth'/);
+  const badWorkers = run(['extract', 'resnet18', '--nodes', 'layer1', '--workers', '-1', 'images'], dir);
+  assert.equal(badWorkers.status, 1);
+  assert.match(badWorkers.stderr, /'--workers <n>' argument '-1' is invalid\. expected a number of threads \(0, 1,/);
 });
 
 test('nodes lists kinds and shapes of the mode asked for, takes the zoo blocks as leaves, and --json gives both lists', () => {
