@@ -37,25 +37,6 @@ export const ONNX_DATA_TYPE = {
   INT2: 26,
 } as const;
 
-/** AttributeProto.AttributeType codes. */
-export const ONNX_ATTRIBUTE_TYPE = {
-  UNDEFINED: 0,
-  FLOAT: 1,
-  INT: 2,
-  STRING: 3,
-  TENSOR: 4,
-  GRAPH: 5,
-  FLOATS: 6,
-  INTS: 7,
-  STRINGS: 8,
-  TENSORS: 9,
-  GRAPHS: 10,
-  SPARSE_TENSOR: 11,
-  SPARSE_TENSORS: 12,
-  TYPE_PROTO: 13,
-  TYPE_PROTOS: 14,
-} as const;
-
 /** TensorProto.DataLocation: EXTERNAL means the data is in the file named by `externalData`. */
 export const ONNX_DATA_LOCATION = { DEFAULT: 0, EXTERNAL: 1 } as const;
 
@@ -115,7 +96,7 @@ export interface AttributeProto {
   name?: string;
   refAttrName?: string;
   docString?: string;
-  /** An ONNX_ATTRIBUTE_TYPE code. */
+  /** onnx.proto's AttributeProto.AttributeType code (1 FLOAT, 2 INT, 3 STRING, 4 TENSOR, 5 GRAPH, ...). */
   type?: number;
   f?: number;
   i?: number;

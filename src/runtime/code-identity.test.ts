@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { codeIdentity, modulesDigest } from './code-identity.js';
 
 test("the modules' digest changes with any module's content or name, not with other files", (t) => {
@@ -22,7 +23,8 @@ test("the modules' digest changes with any module's content or name, not with ot
   assert.notEqual(modulesDigest(root), edited);
 });
 
-test("featurefx's own identity is a SHA-256, computed once", () => {
-  assert.match(codeIdentity(), /^[0-9a-f]{64}$/);
-  assert.equal(codeIdentity(), codeIdentity());
+test("featurefx's own identity is the digest of the folder of its modules (src/ when run from source)", () => {
+  const src = fileURLToPath(new URL('..', import.meta.url));
+  assert.equal(codeIdentity(), modulesDigest(src));
+  assert.notEqual(codeIdentity(), modulesDigest(join(src, 'runtime')), 'the whole folder, not the runtime folder');
 });
