@@ -34,6 +34,7 @@ import { declareSizes, firstDifference, graphKey } from './dynamic-sizes.js';
 import { LoweringHook, mapValues } from './stand-ins.js';
 import { NodePathTracer } from './node-path-tracer.js';
 import { namedOutputs } from './output-names.js';
+import { traceWith } from './symbolic-trace.js';
 import { ShapeProp, inferOp } from './passes/shape-prop.js';
 
 export { ExportError };
@@ -431,9 +432,7 @@ export function toGraphModule(module: Module, mode: 'train' | 'eval'): GraphModu
   try {
     // symbolicTrace's graph (same leaves, no hooks of inlined modules), but with featurefx's node
     // names, which the ONNX file's nodes and values are named by.
-    const tracer = new NodePathTracer({ recordModuleCalls: false });
-    const graph = tracer.trace(module);
-    const traced = new GraphModule(module, graph, { className: module.className, constants: tracer.tensorConstants });
+    const traced = traceWith(new NodePathTracer({ recordModuleCalls: false }), module);
     // A new module starts in train mode, and this one shares the model's leaves (BatchNorm): left
     // so, compile's return to "its own mode" after lowering would set the model's leaves training.
     return traced.train(wasTraining);

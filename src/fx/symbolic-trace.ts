@@ -9,7 +9,11 @@ import { type TraceOptions, Tracer, type TracerOptions } from './tracer.js';
  * console.log(gm.code);
  */
 export function symbolicTrace(root: Module, options: TracerOptions & TraceOptions = {}): GraphModule {
-  const tracer = new Tracer(options);
+  return traceWith(new Tracer(options), root, options);
+}
+
+/** Traces `root` with `tracer` (a subclass naming nodes its own way) into a `GraphModule`. */
+export function traceWith(tracer: Tracer, root: Module, options: TraceOptions = {}): GraphModule {
   const graph = tracer.trace(root, options);
   return new GraphModule(root, graph, { className: root.className, constants: tracer.tensorConstants });
 }
