@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DType, bytesPerElement } from '../tensor/dtype.js';
 import { numel } from '../tensor/shape.js';
-import { npyHeader } from '../io/npy.js';
+import { npyHeader } from '../io/npy-format.js';
 import { safetensorsHeader } from '../io/safetensors.js';
 import { fileKey } from './output-keys.js';
 

@@ -11,8 +11,8 @@ import {
   type ClassificationPreset,
   IMAGENET_MEAN,
   IMAGENET_STD,
-  ImagePreprocessor,
 } from '../preprocess/image-classification.js';
+import { ImagePreprocessor } from '../preprocess/image-preprocessor.js';
 import { fromData } from '../tensor/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 

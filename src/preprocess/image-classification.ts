@@ -5,11 +5,12 @@
  * separable passes (horizontal first), each clipping to uint8; pil-resample.ts computes PIL's taps
  * and integer weights per image, for the output pixels inside the crop only (each output pixel is
  * independent of the others), and the graph applies them with Gather and MatMulInteger, whose
- * int32 sums are exact. Plain opset-17 operators, which ONNX Runtime Web runs too.
+ * int32 sums are exact. Plain opset-17 operators, which ONNX Runtime Web runs too: this file has no
+ * Node imports, so the browser page (web/) builds and feeds the same graph (image-preprocessor.ts
+ * runs it in Node).
  */
 import type { OnnxGraph, OnnxInitializer } from '../runtime/onnx-model.js';
-import { encodeModel } from '../runtime/onnx-model.js';
-import { NativeSession, type RawTensor } from '../runtime/native-session.js';
+import type { RawTensor } from '../runtime/native-session.js';
 import { PRECISION_BITS, resampleTaps } from './pil-resample.js';
 
 export interface ClassificationPreset {
@@ -217,29 +218,4 @@ export function preprocessInputs(
     { type: 'int32', dims: [crop, rows.taps], data: rowTaps },
     { type: 'uint8', dims: [crop, 3, rows.taps], data: weightDigits(rows.weights, rows.taps) },
   ];
-}
-
-/** The preset's preprocessing, compiled once and run per image. */
-export class ImagePreprocessor {
-  private readonly session: NativeSession;
-
-  constructor(readonly preset: ClassificationPreset) {
-    this.session = new NativeSession(encodeModel(preprocessGraph(preset)), {
-      intraOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
-  }
-
-  /**
-   * Preprocesses decoded RGB bytes [height, width, 3]: `input` float32 [3, crop, crop] (normalised)
-   * and `pixels`, the resized and cropped RGB bytes [crop, crop, 3].
-   */
-  run(rgb: Uint8Array, width: number, height: number): { input: Float32Array; pixels: Uint8Array } {
-    const [input, pixels] = this.session.run(preprocessInputs(this.preset, rgb, width, height));
-    return { input: input!.data as Float32Array, pixels: pixels!.data as Uint8Array };
-  }
-
-  dispose(): void {
-    this.session.dispose();
-  }
 }

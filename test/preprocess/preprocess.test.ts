@@ -15,10 +15,10 @@ import {
   type ClassificationPreset,
   IMAGENET_MEAN,
   IMAGENET_STD,
-  ImagePreprocessor,
   centerCropOffset,
   resizedSize,
 } from '../../src/preprocess/image-classification.js';
+import { ImagePreprocessor } from '../../src/preprocess/image-preprocessor.js';
 import { PREPROCESS_DIR as DIR, loadPreprocessPhotos, sha256 } from '../helpers/preprocess-fixtures.js';
 
 const photos = loadPreprocessPhotos();
