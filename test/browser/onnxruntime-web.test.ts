@@ -13,7 +13,6 @@ import { dirname, join, normalize } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { compileGradCam, exportGradCam } from '../../src/explain/grad-cam.js';
 import { compile } from '../../src/fx/compile.js';
@@ -24,8 +23,8 @@ import { pruneModel } from '../../src/onnx/prune.js';
 import { decodeOnnxModel, encodeOnnxModel } from '../../src/onnx/read-model.js';
 import { randn, tensor } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ORT_DIST = join(HERE, '..', '..', 'node_modules', 'onnxruntime-web', 'dist');
 const FIXTURES = join(HERE, '..', 'fixtures', 'onnx');
@@ -93,25 +92,10 @@ async function runPage<T>(files: PageFiles): Promise<T> {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  // playwright-core gives the browser a fresh temporary profile of its own.
-  const browser = await chromium
-    .launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
-    .catch((error: unknown) => {
-      server.close();
-      throw error;
-    });
+  const browser = await launchChromium().catch((error: unknown) => {
+    server.close();
+    throw error;
+  });
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
@@ -135,8 +119,6 @@ function assertNear(actual: { dims: number[]; data: number[] }, expected: Tensor
     assert.ok(Math.abs(v - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)), `${key}[${i}]: ${v} vs ${want[i]}`),
   );
 }
-
-const NO_CHROMIUM = !existsSync(CHROMIUM) && `no ${CHROMIUM}: apt-get install chromium`;
 
 test(
   "an exported model runs in onnxruntime-web in headless Chromium with onnxruntime-node's outputs",
