@@ -6,6 +6,7 @@
 import { rmSync } from 'node:fs';
 import sharp from 'sharp';
 import { compileGradCam } from '../explain/grad-cam.js';
+import { heatOverlayPixels } from '../explain/heat-overlay-pixels.js';
 import * as F from '../ops/functional.js';
 import { cropImage, loadImage } from './images.js';
 import { loadModel } from './model-setup.js';
@@ -13,23 +14,6 @@ import { writeDurably } from './output-store.js';
 
 /** How much of the heat map shows over the image. */
 const HEAT_OPACITY = 0.5;
-
-/** Jet: blue (0) through cyan, yellow, to red (1), as 256 RGB triples. */
-const JET = Uint8Array.from({ length: 256 * 3 }, (_, k) => {
-  const t = Math.floor(k / 3) / 255;
-  const centre = [3, 2, 1][k % 3]!;
-  return Math.round(255 * Math.min(1, Math.max(0, 1.5 - Math.abs(4 * t - centre))));
-});
-
-/** A [size, size] map of bytes as RGBA pixels of the colormap, with the heat map's opacity. */
-function heatPixels(levels: Uint8Array): Uint8Array {
-  const pixels = new Uint8Array(levels.length * 4);
-  levels.forEach((level, i) => {
-    pixels.set(JET.subarray(level * 3, level * 3 + 3), i * 4);
-    pixels[i * 4 + 3] = Math.round(255 * HEAT_OPACITY);
-  });
-  return pixels;
-}
 
 export async function gradcam(
   modelName: string,
@@ -46,10 +30,8 @@ export async function gradcam(
     cams.dispose();
   }
   const size = preset.cropSize;
-  const levels = F.to(F.mul(result.cam, 255), 'uint8').data as Uint8Array;
-  const pixels = Buffer.from(await cropImage(image, preset));
-  const png = await sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
-    .composite([{ input: Buffer.from(heatPixels(levels)), raw: { width: size, height: size, channels: 4 } }])
+  const pixels = heatOverlayPixels(await cropImage(image, preset), result.cam.data as Float32Array, HEAT_OPACITY);
+  const png = await sharp(Buffer.from(pixels.buffer), { raw: { width: size, height: size, channels: 3 } })
     .png()
     .toBuffer();
   // Written beside the destination and renamed, so that a failed run leaves no half-written file.

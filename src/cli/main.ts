@@ -9,16 +9,25 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { COLORMAP_NAMES, type ColormapName } from '../explain/colormaps.js';
 import type { ModuleClass } from '../fx/tracer.js';
 import { setNumThreads } from '../runtime/threads.js';
 import type { DetectOptions } from './detect.js';
 import { defaultBatch, defaultWorkers } from './extract-pipeline.js';
+import type { ServeOptions } from './serve.js';
 
 const SAMPLE_IMAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'sample.png');
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port from 0 to 65535 (0: a free one)');
   return n;
 }
 
@@ -235,9 +244,11 @@ program
   .description("draw one node's channels for an image as a PNG grid")
   .requiredOption('--node <node>', 'the node to draw')
   .option('--weights <file>', 'a .pth or .safetensors state dict')
+  .addOption(new Option('--colormap <name>', 'the colour map').choices(COLORMAP_NAMES).default('gray'))
   .requiredOption('--out <file>', 'the .png file to write')
-  .action(async (name: string, image: string, o: { node: string; weights?: string; out: string }) =>
-    (await import('./visualize.js')).visualize(name, o.node, image, o),
+  .action(
+    async (name: string, image: string, o: { node: string; weights?: string; colormap: ColormapName; out: string }) =>
+      (await import('./visualize.js')).visualize(name, o.node, image, o),
   );
 
 program
@@ -279,6 +290,23 @@ program
   .action(async (name: string, images: string[], o: DetectOptions) =>
     (await import('./detect.js')).detect(name, images, o),
   );
+
+program
+  .command('serve [models...]')
+  .description(
+    'open the page that explores a model in the browser: the zoo (exported on demand) and the .onnx files given; ' +
+      'everything runs in the page, nothing is uploaded',
+  )
+  .option('--port <n>', 'the port (0: a free one)', portNumber, 8080)
+  .option('--host <host>', 'the address to listen on; other than 127.0.0.1, the page is reachable from the network', '127.0.0.1')
+  .option(
+    '--weights <NAME=FILE>',
+    'a .pth or .safetensors state dict for the zoo model NAME (random weights otherwise); repeat for others',
+    (spec: string, previous: string[]) => [...previous, spec],
+    [] as string[],
+  )
+  .option('--page-dir <dir>', "serve the page from this folder instead of the package's dist/web")
+  .action(async (files: string[], o: ServeOptions) => (await import('./serve.js')).serve(files, o));
 
 program
   .command('models')

@@ -1,11 +1,13 @@
 /**
- * `featurefx visualize`: a grid of one node's channels for one image, each channel scaled to
- * 0..255 on its own, with the node name and shape written above.
+ * `featurefx visualize`: a grid of one node's channels for one image, each channel drawn as the
+ * browser page draws it (featureMapPixels: scaled to 0..255 on its own, then a colour map), with
+ * the node name and shape written above.
  */
 import sharp from 'sharp';
 import { noGrad } from '../autograd/grad-mode.js';
+import type { ColormapName } from '../explain/colormaps.js';
+import { featureMapPixels } from '../explain/feature-map-pixels.js';
 import * as F from '../ops/functional.js';
-import { slice } from '../ops/getitem.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { loadImage } from './images.js';
 import { buildExtractor, loadModel } from './model-setup.js';
@@ -21,7 +23,7 @@ export async function visualize(
   modelName: string,
   node: string,
   image: string,
-  options: { out: string; weights?: string },
+  options: { out: string; weights?: string; colormap?: ColormapName },
 ): Promise<void> {
   const { model, preset } = loadModel(modelName, options.weights);
   const extractor = buildExtractor(model, node);
@@ -32,17 +34,14 @@ export async function visualize(
     throw new Error(`node '${node}' gives shape [${features.shape.join(', ')}], not a feature map (N, C, H, W)`);
   const [, channels, h, w] = features.shape as [number, number, number, number];
   const shown = Math.min(channels, MAX_CHANNELS);
-  const maps = F.getitem(features, [0, slice(0, shown)]);
-  // Per-channel min-max scaling to bytes.
-  const lo = F.neg(F.amax(F.neg(maps), [1, 2], true));
-  const hi = F.amax(maps, [1, 2], true);
-  const scaled = F.to(F.mul(F.div(F.sub(maps, lo), F.add(F.sub(hi, lo), 1e-6)), 255), 'uint8');
-  const bytes = scaled.data as Uint8Array;
+  const data = features.data as Float32Array;
   const cols = Math.ceil(Math.sqrt(shown));
   const rows = Math.ceil(shown / cols);
   const tiles = await Promise.all(
     Array.from({ length: shown }, (_, c) =>
-      sharp(Buffer.from(bytes.subarray(c * h * w, (c + 1) * h * w)), { raw: { width: w, height: h, channels: 1 } })
+      sharp(Buffer.from(featureMapPixels(data, c * h * w, h, w, options.colormap ?? 'gray').buffer), {
+        raw: { width: w, height: h, channels: 4 },
+      })
         .resize(TILE, TILE, { kernel: 'nearest', fit: 'fill' })
         .png()
         .toBuffer(),
