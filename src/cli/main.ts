@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `featurefx` command: list a model's nodes, extract features from images, merge shards,
- * export ONNX, visualise feature maps, draw Grad-CAM maps, detect objects.
+ * export ONNX, visualise feature maps, draw Grad-CAM maps, detect objects, serve the page.
  *
  * Each command imports what it runs when it runs (ONNX Runtime, sharp and the zoo take most of a
  * second to load): `featurefx --help` and `featurefx models` do not wait for what they never use.
@@ -14,12 +14,20 @@ import type { ModuleClass } from '../fx/tracer.js';
 import { setNumThreads } from '../runtime/threads.js';
 import type { DetectOptions } from './detect.js';
 import { defaultBatch, defaultWorkers } from './extract-pipeline.js';
+import type { ServeOptions } from './serve.js';
 
 const SAMPLE_IMAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'assets', 'sample.png');
 
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port from 0 to 65535 (0: a free one)');
   return n;
 }
 
@@ -282,6 +290,27 @@ program
   .action(async (name: string, images: string[], o: DetectOptions) =>
     (await import('./detect.js')).detect(name, images, o),
   );
+
+program
+  .command('serve [models...]')
+  .description(
+    'serve the page that explores a model in a browser: the zoo (exported on demand) and the .onnx files given; ' +
+      'everything runs in the page, nothing is uploaded',
+  )
+  .option('--port <n>', 'the port (0: a free one)', portNumber, 8080)
+  .option(
+    '--host <host>',
+    'the address to listen on; other than 127.0.0.1, the page is reachable from the network',
+    '127.0.0.1',
+  )
+  .option(
+    '--weights <NAME=FILE>',
+    'a .pth or .safetensors state dict for the zoo model NAME (random weights otherwise); repeat for others',
+    (spec: string, previous: string[]) => [...previous, spec],
+    [] as string[],
+  )
+  .option('--page-dir <dir>', "serve the page from this folder instead of the package's dist/web")
+  .action(async (files: string[], o: ServeOptions) => (await import('./serve.js')).serve(files, o));
 
 program
   .command('models')
