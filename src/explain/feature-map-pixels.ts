@@ -26,7 +26,7 @@ export function featureMapPixels(
   height: number,
   width: number,
   colormap: ColormapName,
-): Uint8ClampedArray {
+): Uint8ClampedArray<ArrayBuffer> {
   const length = height * width;
   if (offset < 0 || offset + length > data.length)
     throw new RangeError(

@@ -9,7 +9,7 @@ import { COLORMAPS } from './colormaps.js';
  * them: each pixel is round((1 - opacity) * image + opacity * jet(level)), level = round(255 * cam)
  * clamped to 0..255 (NaN counts as 0, no heat).
  */
-export function heatOverlayPixels(rgb: Uint8Array, cam: Float32Array, opacity: number): Uint8Array {
+export function heatOverlayPixels(rgb: Uint8Array, cam: Float32Array, opacity: number): Uint8Array<ArrayBuffer> {
   if (rgb.length !== cam.length * 3)
     throw new RangeError(
       `heatOverlayPixels: ${rgb.length} RGB bytes do not match a map of ${cam.length} values; ` +

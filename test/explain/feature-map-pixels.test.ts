@@ -32,12 +32,18 @@ test('a channel is min-max scaled on its own: min -> the first entry, max -> the
       colormap,
     );
   }
-  assert.deepEqual(rgbOf(featureMapPixels(data, 5, 2, 2, 'gray')), [0, 128, 255, 191].map((l) => [l, l, l]));
+  assert.deepEqual(
+    rgbOf(featureMapPixels(data, 5, 2, 2, 'gray')),
+    [0, 128, 255, 191].map((l) => [l, l, l]),
+  );
 });
 
 test('a constant channel is all level 0', () => {
   const pixels = featureMapPixels(new Float32Array(6).fill(3.5), 0, 2, 3, 'viridis');
-  assert.deepEqual(rgbOf(pixels), Array.from({ length: 6 }, () => entry('viridis', 0)));
+  assert.deepEqual(
+    rgbOf(pixels),
+    Array.from({ length: 6 }, () => entry('viridis', 0)),
+  );
 });
 
 test('NaN draws as level 0, infinities at the ends, and they do not stretch the finite values', () => {
@@ -75,7 +81,8 @@ test('channelStats equals a direct computation in double precision (population s
   assert.deepEqual(channelStats(Float32Array.from([1, NaN, 2]), 0, 3), { min: NaN, max: NaN, mean: NaN, std: NaN });
   assert.throws(() => channelStats(data, 150, 100), {
     name: 'RangeError',
-    message: 'channelStats: 100 values from offset 150 do not fit in 200 values; pass a non-empty range inside the data',
+    message:
+      'channelStats: 100 values from offset 150 do not fit in 200 values; pass a non-empty range inside the data',
   });
 });
 
@@ -105,17 +112,30 @@ test("viridis and inferno are matplotlib's within 2 levels; its sampled entries 
           : assert.ok(Math.abs(v - rgb[c]!) <= 2, `${name}[${level}][${c}]: ${v} vs ${rgb[c]}`),
       );
   assert.deepEqual(entry('gray', 77), [77, 77, 77]);
-  assert.deepEqual([entry('jet', 0), entry('jet', 255)], [[0, 0, 128], [128, 0, 0]]);
+  assert.deepEqual(
+    [entry('jet', 0), entry('jet', 255)],
+    [
+      [0, 0, 128],
+      [128, 0, 0],
+    ],
+  );
 });
 
 test('heatOverlayPixels blends jet(round(255 * cam)) over the image at the given opacity', () => {
   const rgb = Uint8Array.from([10, 20, 30, 200, 100, 0, 7, 7, 7]);
   const cam = Float32Array.from([0, 1, NaN]);
   assert.deepEqual(heatOverlayPixels(rgb, cam, 0), rgb);
-  assert.deepEqual(Array.from(heatOverlayPixels(rgb, cam, 1)), [...entry('jet', 0), ...entry('jet', 255), ...entry('jet', 0)]);
+  assert.deepEqual(Array.from(heatOverlayPixels(rgb, cam, 1)), [
+    ...entry('jet', 0),
+    ...entry('jet', 255),
+    ...entry('jet', 0),
+  ]);
   const half = Array.from(heatOverlayPixels(rgb, Float32Array.from([0.5, 0.5, 0.5]), 0.5));
   const jetMid = entry('jet', 128);
-  assert.deepEqual(half, Array.from(rgb, (v, i) => Math.round(0.5 * v + 0.5 * jetMid[i % 3]!)));
+  assert.deepEqual(
+    half,
+    Array.from(rgb, (v, i) => Math.round(0.5 * v + 0.5 * jetMid[i % 3]!)),
+  );
   assert.throws(() => heatOverlayPixels(rgb, new Float32Array(2), 0.5), {
     name: 'RangeError',
     message:
