@@ -57,17 +57,26 @@ export interface DeclaredSizes {
   input: (index: number, axis: number, size: number) => OnnxDim;
   /** The same for outputs; `undefined` leaves the output's shape undeclared. */
   output: ((index: number, axis: number, size: number) => OnnxDim) | undefined;
+  /**
+   * The same for the values of `graph.valueInfo`, by name (`null` declares neither a size nor a
+   * name); `undefined` drops the value_info, whose sizes are those of the shapes lowered for.
+   */
+  value?: ((name: string, axis: number, size: number) => OnnxDim | null) | undefined;
 }
 
 /**
- * `graph` with its first `inputCount` inputs and its outputs declared by `sizes`. Graph inputs past
- * the model's own (parameters fed as inputs) keep their fixed shapes.
+ * `graph` with its first `inputCount` inputs, its outputs and its value_info declared by `sizes`.
+ * Graph inputs past the model's own (parameters fed as inputs) keep their fixed shapes.
  */
 export function declareSizes(graph: OnnxGraph, inputCount: number, sizes: DeclaredSizes): OnnxGraph {
-  const declare = (shape: readonly OnnxDim[] | undefined, f: (axis: number, size: number) => OnnxDim): OnnxDim[] =>
-    (shape ?? []).map((d, axis) => (typeof d === 'number' ? f(axis, d) : d));
-  return {
-    ...graph,
+  const declare = (
+    shape: readonly (OnnxDim | null)[] | undefined,
+    f: (axis: number, size: number) => OnnxDim | null,
+  ): (OnnxDim | null)[] => (shape ?? []).map((d, axis) => (typeof d === 'number' ? f(axis, d) : d));
+  const { valueInfo, ...rest } = graph;
+  const value = sizes.value;
+  const declared: OnnxGraph = {
+    ...rest,
     inputs: graph.inputs.map((info, i) =>
       i < inputCount ? { ...info, shape: declare(info.shape, (axis, d) => sizes.input(i, axis, d)) } : info,
     ),
@@ -76,5 +85,46 @@ export function declareSizes(graph: OnnxGraph, inputCount: number, sizes: Declar
       if (output === undefined) return { name: info.name, type: info.type };
       return { ...info, shape: declare(info.shape, (axis, d) => output(i, axis, d)) };
     }),
+  };
+  if (valueInfo !== undefined && value !== undefined) {
+    declared.valueInfo = valueInfo.map((info) => ({
+      ...info,
+      shape: declare(info.shape, (axis, d) => value(info.name, axis, d)),
+    }));
+  }
+  return declared;
+}
+
+/** A graph lowered for some input sizes, and the size each dynamic dimension name (say 'height') had. */
+export interface SizedGraph {
+  graph: OnnxGraph;
+  sizes: ReadonlyMap<string, number>;
+}
+
+/**
+ * What to declare for each value_info size of `base` (for `DeclaredSizes.value`), from the same
+ * graph lowered for other input sizes (`probes`; `undefined` for one that could not be): a size
+ * the same in every lowering is fixed; one equal to the same dynamic input size in every lowering
+ * is named by it ('batch', 'height'); any other (height / 2, computed from an input size) is left
+ * undeclared, for ONNX Runtime's shape inference to work out. Two values declared with one name
+ * are taken by ONNX Runtime to be of the same size, so a name is given only when the probes vary
+ * each named input size on its own (a size following both would match neither alone).
+ */
+export function valueSizes(
+  base: SizedGraph,
+  probes: readonly (SizedGraph | undefined)[],
+): (name: string, axis: number, size: number) => OnnxDim | null {
+  const shapesOf = (graph: OnnxGraph): Map<string, readonly (OnnxDim | null)[]> =>
+    new Map((graph.valueInfo ?? []).map((v) => [v.name, v.shape ?? []]));
+  const probeShapes = probes.map((p) => (p === undefined ? undefined : { sizes: p.sizes, shapes: shapesOf(p.graph) }));
+  return (name, axis, size) => {
+    const probeSizes = probeShapes.map((p) => p?.shapes.get(name)?.[axis]);
+    if (probeSizes.every((d) => d === size)) return size;
+    if (probeShapes.some((p) => p === undefined)) return null;
+    const names = [...base.sizes].filter(
+      ([dimName, baseSize]) =>
+        baseSize === size && probeShapes.every((p, i) => p!.sizes.get(dimName) === probeSizes[i]),
+    );
+    return names.length === 1 ? names[0]![0] : null;
   };
 }

@@ -30,7 +30,7 @@ import type { Graph } from './graph.js';
 import { GraphModule, resolvePath } from './graph-module.js';
 import { Interpreter, InterpreterError } from './interpreter.js';
 import { type Argument, type Node, type Target } from './node.js';
-import { declareSizes, firstDifference, graphKey } from './dynamic-sizes.js';
+import { type SizedGraph, declareSizes, firstDifference, graphKey, valueSizes } from './dynamic-sizes.js';
 import { LoweringHook, mapValues } from './stand-ins.js';
 import { NodePathTracer } from './node-path-tracer.js';
 import { namedOutputs } from './output-names.js';
@@ -108,12 +108,17 @@ class OnnxLowering extends Interpreter {
     // The values this node made carry its name ('layer1.0.conv1'; 'name:1'... after the first), so
     // that a file's values read as the model's nodes. Not with a tape, which holds them as made.
     if (this.ctx.tape !== undefined) return result;
+    // Tensors are declared in value_info with the dtype and shape shape propagation gave them; a
+    // size's value is typed by its op (a comparison of sizes makes a bool), not known here.
+    const meta = node.meta.tensorMeta;
+    const isTensors = isMetaLike(meta) || (Array.isArray(meta) && meta.every(isMetaLike));
     let index = 0;
     return mapValues(result, (v): Value => {
       const wanted = index === 0 ? name : `${name}:${index}`;
       index++;
-      const named = builder.nameOutput(v.name, wanted, since);
-      return named === v.name ? v : { ...v, name: named };
+      const named = builder.nameOutput(v, wanted, since);
+      if (isTensors && named !== v) builder.declareValue(named);
+      return named;
     });
   }
 
@@ -470,10 +475,26 @@ function inputDimName(index: number, axis: number, rank: number): string {
 }
 
 /**
+ * `shapes` with the dynamic sizes that `grows` picks (by input, axis and declared name) grown by a
+ * probe's step: the batch by one, spatial sizes by SIZE_STEP.
+ */
+function grownShapes(
+  shapes: readonly (readonly number[])[],
+  grows: (index: number, axis: number, name: string) => boolean,
+): number[][] {
+  return shapes.map((shape, i) =>
+    shape.map((d, axis) =>
+      !grows(i, axis, inputDimName(i, axis, shape.length)) ? d : axis === 0 ? d + 1 : d + SIZE_STEP,
+    ),
+  );
+}
+
+/**
  * The graph for `shapes` with the sizes asked for made dynamic, after checking that the graph does
  * not depend on them: the graph is lowered again for larger sizes and must come out the same (where
  * it does not, torch.onnx would write the first size's constants into a model that claims to take
- * any size). Output sizes that changed between the two become symbolic.
+ * any size). Output sizes that changed between the two become symbolic; the value_info's sizes
+ * are declared by `valueSizes` from the lowerings.
  */
 function withDynamicSizes(
   module: GraphModule,
@@ -487,9 +508,7 @@ function withDynamicSizes(
     .filter((w) => w !== '')
     .join(' and ');
   if (what === '') return lowered;
-  const probeShapes = shapes.map((shape) =>
-    shape.map((d, axis) => (!isDynamic(axis) ? d : axis === 0 ? d + 1 : d + SIZE_STEP)),
-  );
+  const probeShapes = grownShapes(shapes, (_i, axis) => isDynamic(axis));
   const fix = `export with ${dynamic.size ? 'dynamicSize: false' : 'dynamicBatch: false'} (one model per size)`;
   let probe: LoweredGraph;
   try {
@@ -516,8 +535,57 @@ function withDynamicSizes(
       if (probeOutputs[i]?.shape?.[axis] === d) return d;
       return axis === 0 && dynamic.batch ? 'batch' : `${lowered.onnx.outputs[i]!.name}_d${axis}`;
     },
+    value: valueSizes(sized(lowered, shapes, isDynamic), [
+      sized(probe, probeShapes, isDynamic),
+      ...probesByName(module, mode, shapes, isDynamic, graphKey(lowered.onnx)),
+    ]),
   });
   return { onnx };
+}
+
+/** `lowered` with the size each dynamic dimension name has in `shapes` (the first input's for 'batch'). */
+function sized(
+  lowered: LoweredGraph,
+  shapes: readonly (readonly number[])[],
+  isDynamic: (axis: number) => boolean,
+): SizedGraph {
+  const sizes = new Map<string, number>();
+  shapes.forEach((shape, i) =>
+    shape.forEach((d, axis) => {
+      const name = inputDimName(i, axis, shape.length);
+      if (isDynamic(axis) && !sizes.has(name)) sizes.set(name, d);
+    }),
+  );
+  return { graph: lowered.onnx, sizes };
+}
+
+/**
+ * Where several sizes are dynamic, the graph lowered again with each name's sizes grown on its
+ * own ('height' alone), so that value_info names a size only by the input size it follows; the
+ * one probe is enough for one name. `undefined` for a name whose sizes the graph does not take
+ * alone (a model wanting a square input).
+ */
+function probesByName(
+  module: GraphModule,
+  mode: 'train' | 'eval',
+  shapes: readonly (readonly number[])[],
+  isDynamic: (axis: number) => boolean,
+  key: string,
+): (SizedGraph | undefined)[] {
+  const names = new Set(
+    shapes.flatMap((shape, i) => shape.map((_d, axis) => (isDynamic(axis) ? inputDimName(i, axis, shape.length) : ''))),
+  );
+  names.delete('');
+  if (names.size < 2) return [];
+  return [...names].map((name) => {
+    const grown = grownShapes(shapes, (_i, axis, n) => isDynamic(axis) && n === name);
+    try {
+      const probe = lowerInMode(module, mode, grown);
+      return graphKey(probe.onnx) === key ? sized(probe, grown, isDynamic) : undefined;
+    } catch {
+      return undefined;
+    }
+  });
 }
 
 /**

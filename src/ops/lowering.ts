@@ -85,6 +85,8 @@ export class GraphBuilder implements LoweringContext {
   private readonly usedNodeNames = new Map<string, number>();
   /** Every value name of the main graph: inputs, initializers and node outputs. */
   private readonly valueNames = new Set<string>();
+  /** The values `declareValue` was given, by name: the graph's value_info. */
+  private readonly declaredValues = new Map<string, OnnxValueInfo>();
   /**
    * The featurefx node the nodes emitted next belong to (export sets it to the node's name, e.g.
    * 'layer1.0.add'); nodes are named in torch.onnx's scoped form (see `scopedName`).
@@ -228,7 +230,10 @@ export class GraphBuilder implements LoweringContext {
     if (name.startsWith('%'))
       throw new RangeError(`output name '${name}' may not start with '%', which internal names use`);
     if (value === name) return name;
-    if (this.valueNames.has(name)) this.renameOutput(name, this.freshName('renamed'), 0);
+    if (this.valueNames.has(name)) {
+      this.renameOutput(name, this.freshName('renamed'), 0);
+      this.declaredValues.delete(name);
+    }
     // Unscoped: the copy belongs to no node of the model.
     this.nodes.push({ opType: 'Identity', name: `${name}/Identity`, inputs: [value], outputs: [name] });
     this.valueNames.add(name);
@@ -238,11 +243,16 @@ export class GraphBuilder implements LoweringContext {
   /**
    * Gives `value` the name `name` if a main-graph node emitted since node `since` made it and the
    * name is free (export names each featurefx node's output by the node: 'layer1.0.conv1'); returns
-   * the value's name then.
+   * the value as named.
    */
-  nameOutput(value: string, name: string, since: number): string {
+  nameOutput(value: Value, name: string, since: number): Value {
     if (this.valueNames.has(name) || name.startsWith('%')) return value;
-    return this.renameOutput(value, name, since) ? name : value;
+    return this.renameOutput(value.name, name, since) ? { ...value, name } : value;
+  }
+
+  /** Declares `value`'s type and shape in the graph's value_info (export does for each named tensor). */
+  declareValue(value: Value): void {
+    this.declaredValues.set(value.name, { name: value.name, type: value.dtype, shape: [...value.shape] });
   }
 
   /** Renames the output `from` of a main-graph node from `since` on, and its uses there. */
@@ -275,6 +285,10 @@ export class GraphBuilder implements LoweringContext {
       outputs: outputInfos,
       initializers: this.initializers,
     };
+    // An output declares its own type (a named value that is also an output, say 'layer1').
+    const outputNames = new Set(outputInfos.map((o) => o.name));
+    const valueInfo = [...this.declaredValues.values()].filter((v) => !outputNames.has(v.name));
+    if (valueInfo.length > 0) graph.valueInfo = valueInfo;
     if (this.functions.length > 0) graph.functions = this.functions;
     return graph;
   }

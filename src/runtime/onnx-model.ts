@@ -53,8 +53,8 @@ export type OnnxDim = number | string;
 export interface OnnxValueInfo {
   name: string;
   type: ElementType;
-  /** Omitted when even the rank is unknown. */
-  shape?: OnnxDim[];
+  /** Omitted when even the rank is unknown; `null` for a dimension neither fixed nor named. */
+  shape?: (OnnxDim | null)[];
 }
 
 export interface OnnxInitializer {
@@ -70,6 +70,8 @@ export interface OnnxGraph {
   nodes: OnnxNode[];
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
+  /** Types and shapes of values inside the graph (ONNX's value_info): those named after a featurefx node. */
+  valueInfo?: OnnxValueInfo[];
   initializers: OnnxInitializer[];
   /** Local functions the nodes call (domain LOCAL_DOMAIN). */
   functions?: OnnxFunction[];
@@ -121,7 +123,10 @@ function writeValueInfo(w: ProtobufWriter, info: OnnxValueInfo): void {
       if (dims === undefined) return;
       tensorType.message(2, (shape) => {
         for (const dim of dims) {
-          shape.message(1, (d) => (typeof dim === 'number' ? d.int(1, dim) : d.string(2, dim)));
+          shape.message(1, (d) => {
+            if (typeof dim === 'number') d.int(1, dim);
+            else if (dim !== null) d.string(2, dim);
+          });
         }
       });
     }),
@@ -151,6 +156,7 @@ export function encodeModel(graph: OnnxGraph, producerVersion = '0.1.0'): Uint8A
     for (const init of graph.initializers) g.message(5, (t) => writeTensor(t, init));
     for (const input of graph.inputs) g.message(11, (v) => writeValueInfo(v, input));
     for (const output of graph.outputs) g.message(12, (v) => writeValueInfo(v, output));
+    for (const value of graph.valueInfo ?? []) g.message(13, (v) => writeValueInfo(v, value));
   });
   w.message(8, (o) => o.string(1, '').int(2, graph.opset ?? OPSET_VERSION));
   const functions = graph.functions ?? [];
