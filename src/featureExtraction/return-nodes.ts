@@ -45,6 +45,16 @@ export function isUnder(name: string, query: string): boolean {
 }
 
 /**
+ * The index of the node a full or truncated name returns from an ONNX file's nodes (in execution
+ * order): the last one at or under `query`, as `OnnxModel.select` resolves it; -1 when none is.
+ */
+export function lastNodeUnder(names: readonly string[], query: string): number {
+  let last = names.length - 1;
+  while (last >= 0 && !isUnder(names[last]!, query)) last--;
+  return last;
+}
+
+/**
  * The error for a node name that matches none of `available`, with the closest names (and
  * prefixes). `where` completes "is not present in ..."; `listing` says how to list the names.
  */

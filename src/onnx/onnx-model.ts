@@ -4,7 +4,7 @@
  * need (prune.ts) and its own ONNX Runtime session; sessions are kept, least recently used first,
  * so exploring a model (a different selection at each call) reads and parses the file only once.
  */
-import { isUnder, missingNodeError, type ReturnNodes, toNodeMap } from '../featureExtraction/return-nodes.js';
+import { lastNodeUnder, missingNodeError, type ReturnNodes, toNodeMap } from '../featureExtraction/return-nodes.js';
 import { NativeSession, type RawTensor } from '../runtime/native-session.js';
 import { SessionLru } from '../runtime/session-lru.js';
 import { getNumThreads } from '../runtime/threads.js';
@@ -112,8 +112,7 @@ export class OnnxModel {
     const names = nodes.map((n) => n.name);
     const selected = new Map<string, string>();
     for (const [query, key] of requested) {
-      let last = names.length - 1;
-      while (last >= 0 && !isUnder(names[last]!, query)) last--;
+      const last = lastNodeUnder(names, query);
       if (last < 0) {
         throw missingNodeError(
           query,

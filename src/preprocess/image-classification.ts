@@ -10,7 +10,7 @@
  * runs it in Node).
  */
 import type { OnnxGraph, OnnxInitializer } from '../runtime/onnx-model.js';
-import type { RawTensor } from '../runtime/native-session.js';
+import type { RawTensor } from '../runtime/raw-tensor.js';
 import { PRECISION_BITS, resampleTaps } from './pil-resample.js';
 
 export interface ClassificationPreset {

@@ -8,7 +8,9 @@
  */
 import { createRequire } from 'node:module';
 import { type Env, Tensor as OrtTensor } from 'onnxruntime-common';
-import type { ElementType } from './onnx-model.js';
+import type { RawTensor } from './raw-tensor.js';
+
+export type { RawData, RawTensor } from './raw-tensor.js';
 
 const require = createRequire(import.meta.url);
 
@@ -18,14 +20,6 @@ const SUPPORTED_ORT_VERSION = '1.30.';
 const DEFAULT_ORT_LOG_LEVEL = 'warning';
 /** ORT's severity number of each `env.logLevel`. */
 const SEVERITY = { verbose: 0, info: 1, warning: 2, error: 3, fatal: 4 } as const;
-
-export type RawData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Uint16Array;
-
-export interface RawTensor {
-  type: ElementType;
-  dims: readonly number[];
-  data: RawData;
-}
 
 export interface NativeSessionOptions {
   intraOpNumThreads: number;
