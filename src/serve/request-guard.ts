@@ -18,7 +18,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Referrer-Policy': 'no-referrer',
   'Content-Security-Policy': [
     "default-src 'self'",
-    "script-src 'self' 'wasm-unsafe-eval'",
+    // protobufjs (the ONNX reader) compiles its decoders and encoders with Function() at run time.
+    "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'",
     "worker-src 'self' blob:",
     "img-src 'self' blob: data:",
     "connect-src 'self' blob: data:",
