@@ -116,14 +116,14 @@ export function valueSizes(
 ): (name: string, axis: number, size: number) => OnnxDim | null {
   const shapesOf = (graph: OnnxGraph): Map<string, readonly (OnnxDim | null)[]> =>
     new Map((graph.valueInfo ?? []).map((v) => [v.name, v.shape ?? []]));
-  const probeShapes = probes.map((p) => (p === undefined ? undefined : { sizes: p.sizes, shapes: shapesOf(p.graph) }));
+  const lowered = probes.flatMap((p) => (p === undefined ? [] : [{ sizes: p.sizes, shapes: shapesOf(p.graph) }]));
+  const allLowered = lowered.length === probes.length;
   return (name, axis, size) => {
-    const probeSizes = probeShapes.map((p) => p?.shapes.get(name)?.[axis]);
+    const probeSizes = lowered.map((p) => p.shapes.get(name)?.[axis]);
     if (probeSizes.every((d) => d === size)) return size;
-    if (probeShapes.some((p) => p === undefined)) return null;
+    if (!allLowered) return null;
     const names = [...base.sizes].filter(
-      ([dimName, baseSize]) =>
-        baseSize === size && probeShapes.every((p, i) => p!.sizes.get(dimName) === probeSizes[i]),
+      ([dimName, baseSize]) => baseSize === size && lowered.every((p, i) => p.sizes.get(dimName) === probeSizes[i]),
     );
     return names.length === 1 ? names[0]![0] : null;
   };
