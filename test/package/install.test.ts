@@ -69,7 +69,7 @@ after(() => {
   if (work !== '') rmSync(work, { recursive: true, force: true });
 });
 
-test('the tarball has the code, types, catalogue, sample image, README and LICENSE, and nothing else', () => {
+test('the tarball has the code, types, catalogue, page, sample image, README and LICENSE, and nothing else', () => {
   for (const needed of [
     'package.json',
     'README.md',
@@ -79,13 +79,18 @@ test('the tarball has the code, types, catalogue, sample image, README and LICEN
     'dist/index.d.ts',
     'dist/cli/main.js',
     'dist/catalogue.json',
+    'dist/web/index.html',
+    'dist/web/app.js',
+    'dist/web/ort/ort-wasm-simd-threaded.jsep.wasm',
   ])
     assert.ok(packedFiles.includes(needed), `${needed} is packed`);
-  // Compiled code and declarations, the catalogue and the documents: no tests, fixtures, sources or
-  // source maps (maps in dist/ would point at src/, which is not shipped).
+  // Compiled code and declarations, the catalogue, the page (`featurefx serve`'s dist/web: its bundle's
+  // map carries its sources) and the documents: no tests, fixtures, sources or other source maps (maps
+  // of dist/'s code would point at src/, which is not shipped).
   const shipped = /^(dist\/.+\.(js|d\.ts)|dist\/catalogue\.json|assets\/sample\.png|package\.json|README\.md|LICENSE)$/;
+  const page = /^dist\/web\/(index\.html|style\.css|sample\.png|app\.js\.map|ort\/ort-wasm-[\w.-]+\.(mjs|wasm))$/;
   assert.deepEqual(
-    packedFiles.filter((p) => !shipped.test(p) || /\.test\.(js|d\.ts)$/.test(p)),
+    packedFiles.filter((p) => !(shipped.test(p) || page.test(p)) || /\.test\.(js|d\.ts)$/.test(p)),
     [],
   );
 });

@@ -1,0 +1,71 @@
+/**
+ * Feature extraction in the page: the model pruned to the selected nodes' outputs (src/onnx/prune.ts,
+ * as `createFeatureExtractor` on an ONNX file does), run by onnxruntime-web with the preprocessed
+ * image, each output drawn by VIEW's `renderFeaturePanel` in its panel.
+ */
+import { pruneModel } from '../src/onnx/prune.js';
+import { encodeOnnxModel } from '../src/onnx/read-model.js';
+import { renderFeaturePanel } from './feature-grid.js';
+import type { ModelInput } from './image-input.js';
+import type { LoadedModel } from './model-source.js';
+import type { Resolved } from './node-tree.js';
+import { OrtTensor, type Runtime, SessionCache } from './runtime.js';
+
+/** A computed node output, as panels draw it and .npy files store it. */
+export interface FeatureMap {
+  node: string;
+  dims: number[];
+  data: Float32Array;
+}
+
+export class Extractor {
+  private readonly sessions = new SessionCache(4);
+
+  constructor(
+    private readonly runtime: Runtime,
+    readonly model: LoadedModel,
+  ) {}
+
+  /** The outputs of `nodes` for the input, in one run of the model pruned to them (keyed by node name). */
+  async run(nodes: readonly Resolved[], input: ModelInput): Promise<Map<string, FeatureMap>> {
+    const outputs = [...new Set(nodes.map((n) => n.node.output))];
+    const session = await this.sessions.get(outputs.join('\n'), () =>
+      this.runtime.createSession(encodeOnnxModel(pruneModel(this.model.proto, outputs))),
+    );
+    const feed = new OrtTensor('float32', input.input.data, input.input.dims);
+    const results = await session.run({ [this.model.input.name]: feed }, outputs);
+    const maps = new Map<string, FeatureMap>();
+    for (const { node } of nodes) {
+      const tensor = results[node.output]!;
+      // Integer and boolean outputs (sizes, indices) are drawn and saved as float32 too.
+      const data =
+        tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>, Number);
+      maps.set(node.name, { node: node.name, dims: [...tensor.dims], data });
+    }
+    return maps;
+  }
+
+  /** Releases the model's sessions (when the page switches models). */
+  dispose(): void {
+    this.sessions.clear();
+  }
+}
+
+/**
+ * Draws `map` into the panel's view and, once it is on screen (the frame after the draw is painted), marks the
+ * panel `data-ready` with `data-ms`, the time since `clickedAt` (performance.now() at the click).
+ */
+export function showFeatureMap(panel: HTMLElement, map: FeatureMap, clickedAt: number): Promise<number> {
+  renderFeaturePanel(panel.querySelector<HTMLElement>('.panel-view')!, map);
+  // requestAnimationFrame runs just before the frame is painted; the task after it, once it is.
+  return new Promise((resolve) =>
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        const ms = Math.round(performance.now() - clickedAt);
+        panel.dataset['ms'] = String(ms);
+        panel.dataset['ready'] = 'true';
+        resolve(ms);
+      }),
+    ),
+  );
+}

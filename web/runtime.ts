@@ -1,0 +1,106 @@
+/**
+ * onnxruntime-web as the page uses it: its runtime files from the page's own `ort/` folder, WebGPU
+ * when the browser gives an adapter (else WebAssembly, threaded when the page is cross-origin
+ * isolated), and sessions cached per output set.
+ */
+import * as ort from 'onnxruntime-web';
+
+export type { InferenceSession, Tensor } from 'onnxruntime-web';
+export { Tensor as OrtTensor } from 'onnxruntime-web';
+
+/** The execution provider sessions are created with, and how the header describes it. */
+export class Runtime {
+  private constructor(
+    private gpu: boolean,
+    private description: string,
+    private readonly wasmDescription: string,
+  ) {}
+
+  /** Sets onnxruntime-web's paths and threads, and picks WebGPU when an adapter is available. */
+  static async start(): Promise<Runtime> {
+    // Relative to the page, so the same files work under any path of any host.
+    ort.env.wasm.wasmPaths = new URL('ort/', document.baseURI).href;
+    // Threads need SharedArrayBuffer, which browsers give cross-origin isolated pages only.
+    const threads = crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    ort.env.wasm.numThreads = threads;
+    const wasm =
+      `WebAssembly (SIMD, ${threads} thread${threads === 1 ? '' : 's'}` +
+      (crossOriginIsolated ? ')' : ': the page is not cross-origin isolated)');
+    const adapter = await webGpuAdapter();
+    return adapter ? new Runtime(true, 'WebGPU', wasm) : new Runtime(false, wasm, wasm);
+  }
+
+  /** E.g. "WebGPU" or "WebAssembly (SIMD, 2 threads)", with why WebGPU is not used when it failed. */
+  get backend(): string {
+    return this.description;
+  }
+
+  /**
+   * A session of `model` on WebGPU when available (nodes it lacks kernels for run on WebAssembly), or
+   * on WebAssembly. A model WebGPU cannot start at all switches the page to WebAssembly for good.
+   */
+  async createSession(model: Uint8Array, options: { cpuOnly?: boolean } = {}): Promise<ort.InferenceSession> {
+    if (this.gpu && options.cpuOnly !== true) {
+      try {
+        return await ort.InferenceSession.create(model, { executionProviders: ['webgpu', 'wasm'] });
+      } catch (error) {
+        this.gpu = false;
+        this.description = `${this.wasmDescription}; WebGPU failed: ${messageOf(error)}`;
+      }
+    }
+    return ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+  }
+}
+
+async function webGpuAdapter(): Promise<boolean> {
+  // navigator.gpu is absent from TypeScript's DOM library: read it as the optional API it is.
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+  if (gpu === undefined) return false;
+  try {
+    return (await gpu.requestAdapter()) !== null;
+  } catch {
+    return false;
+  }
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Sessions of one model keyed by what they compute (e.g. the output set), the `capacity` most
+ * recently used kept; older ones are released. Concurrent requests for one key share a session.
+ */
+export class SessionCache {
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+
+  constructor(private readonly capacity = 4) {}
+
+  get(key: string, create: () => Promise<ort.InferenceSession>): Promise<ort.InferenceSession> {
+    let session = this.sessions.get(key);
+    if (session !== undefined) {
+      this.sessions.delete(key);
+    } else {
+      session = create();
+      // A failed session is not kept: the next request tries again.
+      session.catch(() => this.sessions.get(key) === session && this.sessions.delete(key));
+    }
+    this.sessions.set(key, session);
+    while (this.sessions.size > this.capacity) {
+      const [oldest, evicted] = this.sessions.entries().next().value!;
+      this.sessions.delete(oldest);
+      release(evicted);
+    }
+    return session;
+  }
+
+  /** Releases every session (when the page switches models). */
+  clear(): void {
+    for (const session of this.sessions.values()) release(session);
+    this.sessions.clear();
+  }
+}
+
+function release(session: Promise<ort.InferenceSession>): void {
+  session.then((s) => s.release()).catch(() => undefined);
+}
