@@ -176,6 +176,17 @@ test("api/zoo/NAME/gradcam.onnx?node= is the Grad-CAM model; a bad node is 400 w
   );
 });
 
+test("a zoo model's Grad-CAM model holds the random weights of its exported model, even when built again", async () => {
+  const weight = (bytes: Buffer): Uint8Array =>
+    decodeOnnxModel(bytes).graph!.initializer.find((t) => t.name === 'features.0.0.weight')!.rawData!;
+  const model = await send(server.url, '/api/zoo/mobilenet_v3_small.onnx');
+  // Another model is built in between.
+  assert.equal((await send(server.url, '/api/zoo/squeezenet1_0/gradcam.onnx?node=features.12')).status, 200);
+  const gradCam = await send(server.url, '/api/zoo/mobilenet_v3_small/gradcam.onnx?node=features');
+  assert.equal(gradCam.status, 200);
+  assert.deepEqual(weight(gradCam.body), weight(model.body));
+});
+
 test('api/files/I/NAME is the I-th file given, its external data inlined; other names are 404', async () => {
   const densenet = await send(server.url, '/api/files/0/densenet.onnx');
   assert.equal(densenet.status, 200);
