@@ -292,7 +292,7 @@ program
   );
 
 program
-  .command('serve [models...]')
+  .command('serve [MODEL.onnx...]')
   .description(
     'serve the page that explores a model in a browser: the zoo (exported on demand) and the .onnx files given; ' +
       'everything runs in the page, nothing is uploaded',
@@ -306,8 +306,7 @@ program
   .option(
     '--weights <NAME=FILE>',
     'a .pth or .safetensors state dict for the zoo model NAME (random weights otherwise); repeat for others',
-    (spec: string, previous: string[]) => [...previous, spec],
-    [] as string[],
+    (spec: string, previous: string[] | undefined) => [...(previous ?? []), spec],
   )
   .option('--page-dir <dir>', "serve the page from this folder instead of the package's dist/web")
   .action(async (files: string[], o: ServeOptions) => (await import('./serve.js')).serve(files, o));

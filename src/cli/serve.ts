@@ -8,12 +8,12 @@ export interface ServeOptions {
   port: number;
   host: string;
   /** `NAME=FILE` entries of `--weights`. */
-  weights: readonly string[];
+  weights?: readonly string[];
   pageDir?: string;
 }
 
 export async function serve(files: readonly string[], o: ServeOptions): Promise<void> {
-  const weights = weightsByModel(o.weights);
+  const weights = weightsByModel(o.weights ?? []);
   if (!isLoopback(o.host))
     process.stderr.write(
       `featurefx: warning: --host ${o.host} makes the page and the models reachable from the network, ` +
