@@ -31,9 +31,8 @@ export class GradCamSection {
   setModel(model: LoadedModel, tree: NodeTree): void {
     this.sessions.clear();
     this.model = model;
-    const { section, note, node, target, run, result } = this.elements;
-    result.textContent = '';
-    this.elements.canvas.getContext('2d')!.clearRect(0, 0, this.elements.canvas.width, this.elements.canvas.height);
+    this.clearResult();
+    const { section, note, node, target, run } = this.elements;
     const available = model.zoo !== undefined;
     section.classList.toggle('unavailable', !available);
     for (const control of [node, target, run]) control.disabled = !available;
@@ -48,6 +47,13 @@ export class GradCamSection {
     // torchvision's usual Grad-CAM layer: the last block of features (resnet's layer4, vgg's features).
     const preferred = topLevel.filter(is4d).at(-1) ?? topLevel.at(-1);
     if (preferred !== undefined) node.value = preferred.query;
+  }
+
+  /** Clears the map and the classes (they were for another model or image). */
+  clearResult(): void {
+    const { canvas, result } = this.elements;
+    result.textContent = '';
+    canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
   }
 
   /** Runs Grad-CAM for the chosen node and class on the image; returns the result line. */

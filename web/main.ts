@@ -239,6 +239,7 @@ async function prepareInput(): Promise<void> {
   if (image === undefined || preset === undefined) return;
   input = await preprocessor.run(preset, image);
   page.lastInput = input.input;
+  gradCam.clearResult();
   drawPixels(ui.preview, input.pixels, input.size);
   ui.preview.title = `${image.name} (${image.width}×${image.height}) as the model sees it: ${input.size}×${input.size}`;
 }

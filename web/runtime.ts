@@ -8,6 +8,12 @@ import * as ort from 'onnxruntime-web';
 export type { InferenceSession, Tensor } from 'onnxruntime-web';
 export { Tensor as OrtTensor } from 'onnxruntime-web';
 
+/**
+ * Errors only: ONNX Runtime writes its warnings with console.error, e.g. that WebGPU leaves shape ops
+ * on the CPU, which it does by design.
+ */
+const SESSION_OPTIONS = { logSeverityLevel: 3 } as const;
+
 /** The execution provider sessions are created with, and how the header describes it. */
 export class Runtime {
   private constructor(
@@ -42,13 +48,13 @@ export class Runtime {
   async createSession(model: Uint8Array, options: { cpuOnly?: boolean } = {}): Promise<ort.InferenceSession> {
     if (this.gpu && options.cpuOnly !== true) {
       try {
-        return await ort.InferenceSession.create(model, { executionProviders: ['webgpu', 'wasm'] });
+        return await ort.InferenceSession.create(model, { ...SESSION_OPTIONS, executionProviders: ['webgpu', 'wasm'] });
       } catch (error) {
         this.gpu = false;
         this.description = `${this.wasmDescription}; WebGPU failed: ${messageOf(error)}`;
       }
     }
-    return ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+    return ort.InferenceSession.create(model, { ...SESSION_OPTIONS, executionProviders: ['wasm'] });
   }
 }
 
