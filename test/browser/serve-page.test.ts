@@ -1,0 +1,234 @@
+/**
+ * The page of `featurefx serve`, end to end in headless Chromium (Debian's, driven by playwright-core):
+ * the built command serves it on 127.0.0.1, the page exports resnet18 through the server, draws the
+ * feature maps of `layer1` and `layer3` for the bundled sample, and its pixels are the maps featurefx
+ * computes in Node for the same file and image; a truncated name finds its node, and a broken .onnx
+ * file gets a readable error. It also times a click on resnet50's `layer3` until the grid is on
+ * screen (docs/PERFORMANCE.md). Screenshots and timings go to test-artifacts/browser/.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { loadImage } from '../../src/cli/images.js';
+import { featureMapPixels } from '../../src/explain/feature-map-pixels.js';
+import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
+import { classifierEntry } from '../../src/cli/model-setup.js';
+import { OnnxModel } from '../../src/onnx/onnx-model.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { MAIN } from '../cli/cli-helpers.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'browser');
+const SAMPLE = join(ROOT, 'assets', 'sample.png');
+/** How long a model may take to export on the server, download and be read by the page. */
+const LOAD_TIMEOUT = 120_000;
+
+/** `featurefx serve --port 0` as a subprocess, with the URL it prints. */
+async function startServe(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [MAIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`featurefx serve printed no URL:\n${output}`)), 60_000);
+    const read = (chunk: Buffer): void => {
+      output += String(chunk);
+      const found = /serving (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+      if (found !== null) {
+        clearTimeout(timer);
+        resolve(found[1]!);
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.on('exit', (code) => reject(new Error(`featurefx serve exited with ${code}:\n${output}`)));
+  });
+  return { url, child };
+}
+
+/** Picks a zoo model and waits until its node tree is shown. */
+async function pickModel(page: Page, name: string): Promise<void> {
+  await page.selectOption('#model-select', name);
+  await page.waitForSelector(`#node-tree [data-node="layer3"]`, { timeout: LOAD_TIMEOUT });
+}
+
+/** Clicks a tree row and waits for its panel's grid; returns the panel's click-to-screen time. */
+async function selectNode(page: Page, name: string): Promise<number> {
+  await page.click(`#node-tree [data-node="${name}"] .label`);
+  const panel = await page.waitForSelector(`#panels [data-panel="${name}"][data-ready="true"]`, {
+    timeout: LOAD_TIMEOUT,
+  });
+  return Number(await panel.getAttribute('data-ms'));
+}
+
+/** The part of a page's canvas read here (the tests compile without the DOM's types). */
+interface PageCanvas {
+  width: number;
+  height: number;
+  dataset: Record<string, string>;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+}
+
+/** The RGBA pixels of each channel canvas of a panel, by channel index. */
+async function panelPixels(page: Page, name: string): Promise<Map<number, { width: number; data: number[] }>> {
+  const canvases = await page.$$eval(`#panels [data-panel="${name}"] canvas[data-channel]`, (elements) =>
+    elements.map((element) => {
+      const canvas = element as unknown as PageCanvas;
+      const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      return { channel: Number(canvas.dataset.channel), width: canvas.width, data: Array.from(pixels) };
+    }),
+  );
+  return new Map(canvases.map(({ channel, width, data }) => [channel, { width, data }]));
+}
+
+/**
+ * Each canvas equals featureMapPixels of the same channel computed in Node, up to colour-map steps
+ * where a value sits on a level boundary (float sums differ between WebAssembly and native code).
+ */
+function assertSamePixels(
+  drawn: Map<number, { width: number; data: number[] }>,
+  features: Tensor,
+  colormap: string,
+  node: string,
+): void {
+  const [, channels, height, width] = features.shape as [number, number, number, number];
+  assert.ok(drawn.size >= Math.min(channels, 16), `${node}: only ${drawn.size} channels drawn`);
+  const data = features.data as Float32Array;
+  let differing = 0;
+  let total = 0;
+  const colours = new Set<number>();
+  for (const [channel, canvas] of drawn) {
+    assert.equal(canvas.width, width, `${node} channel ${channel}: canvas width`);
+    const want = featureMapPixels(data, channel * height * width, height, width, colormap as 'viridis');
+    canvas.data.forEach((v, i) => {
+      const gap = Math.abs(v - want[i]!);
+      assert.ok(gap <= 16, `${node} channel ${channel} byte ${i}: ${v} drawn, ${want[i]} computed in Node`);
+      if (gap > 0) differing++;
+      total++;
+      if (i % 4 === 0) colours.add((v << 16) | (canvas.data[i + 1]! << 8) | canvas.data[i + 2]!);
+    });
+  }
+  assert.ok(differing / total < 0.01, `${node}: ${differing} of ${total} bytes differ from Node's`);
+  assert.ok(colours.size > 32, `${node}: the grid has only ${colours.size} colours`);
+}
+
+test(
+  'featurefx serve: resnet18 feature maps on the page equal Node, search finds truncated names, bad .onnx errors',
+  { skip: NO_CHROMIUM, timeout: 600_000 },
+  async (t) => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const { url, child } = await startServe();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+      const consoleErrors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
+      const requests: string[] = [];
+      page.on('request', (request) => requests.push(`${request.method()} ${request.url()}`));
+      await page.goto(url);
+      await pickModel(page, 'resnet18');
+      t.diagnostic(`backend: ${await page.textContent('#backend')}`);
+
+      // A truncated name resolves as createFeatureExtractor resolves it: the last node under it.
+      await page.fill('#node-search', 'layer3');
+      await page.press('#node-search', 'Enter');
+      assert.match((await page.textContent('#search-result')) ?? '', /layer3\.1\.relu_1/);
+      assert.equal(await page.getAttribute('#node-tree .found', 'data-node'), 'layer3.1.relu_1');
+      await page.fill('#node-search', 'layer4.0.downsample');
+      await page.press('#node-search', 'Enter');
+      assert.equal(await page.getAttribute('#node-tree .found', 'data-node'), 'layer4.0.downsample.1');
+      await page.fill('#node-search', 'layer9');
+      await page.press('#node-search', 'Enter');
+      assert.match((await page.textContent('#search-result')) ?? '', /layer9/);
+
+      await selectNode(page, 'layer1');
+      await selectNode(page, 'layer3');
+      await page.screenshot({ path: join(ARTIFACTS, 'resnet18-layer1-layer3.png'), fullPage: true });
+
+      // The same file and the same image in Node: the page's input is bit-exact, its maps within rounding.
+      const preset = classifierEntry('resnet18').transform;
+      const bytes = new Uint8Array(await (await fetch(`${url}api/zoo/resnet18.onnx`)).arrayBuffer());
+      const extractor = createFeatureExtractor(OnnxModel.fromBytes(bytes), { returnNodes: ['layer1', 'layer3'] });
+      const input = await loadImage(SAMPLE, preset);
+      const pageInput = await page.evaluate(() => {
+        const last = (globalThis as unknown as { featurefxPage: { lastInput: { data: Float32Array } } }).featurefxPage
+          .lastInput;
+        return Array.from(last.data);
+      });
+      assert.deepEqual(pageInput, Array.from(input.data as Float32Array));
+      const features = extractor.call(input.reshape([1, ...input.shape]));
+      for (const node of ['layer1', 'layer3']) {
+        const colormap = await page.$eval(
+          `#panels [data-panel="${node}"] select.colormap`,
+          (select) => (select as unknown as { value: string }).value,
+        );
+        assertSamePixels(await panelPixels(page, node), features[node]!, colormap, node);
+      }
+
+      // A file that is not ONNX: a readable error on the page, and the page stays usable.
+      await page.setInputFiles('#onnx-file', {
+        name: 'broken.onnx',
+        mimeType: 'application/octet-stream',
+        buffer: Buffer.from('this is not an onnx model'),
+      });
+      await page.waitForSelector('#error:not([hidden])');
+      const error = (await page.textContent('#error')) ?? '';
+      assert.match(error, /broken\.onnx/);
+      assert.match(error, /not an ONNX model|damaged/);
+      await page.screenshot({ path: join(ARTIFACTS, 'broken-onnx.png'), fullPage: true });
+
+      // Nothing leaves the machine: every request goes to the server, and none sends data.
+      const base = new URL(url).origin;
+      assert.deepEqual(
+        requests.filter(
+          (r) => !r.startsWith(`GET ${base}/`) && !r.startsWith('GET blob:') && !r.startsWith('GET data:'),
+        ),
+        [],
+      );
+      assert.deepEqual(consoleErrors, []);
+    } finally {
+      await browser.close();
+      child.kill('SIGTERM');
+    }
+  },
+);
+
+test(
+  'featurefx serve: time from clicking resnet50 layer3 to its grid on screen, at 224x224',
+  { skip: NO_CHROMIUM, timeout: 600_000 },
+  async (t) => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const { url, child } = await startServe();
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+      await page.goto(url);
+      const loadStart = Date.now();
+      await pickModel(page, 'resnet50');
+      const loadMs = Date.now() - loadStart;
+      // The first click prunes the model and makes its session; a second one finds the session made.
+      const firstMs = await selectNode(page, 'layer3');
+      await page.click('#node-tree [data-node="layer3"] .label');
+      await page.waitForSelector('#panels [data-panel="layer3"]', { state: 'detached' });
+      const againMs = await selectNode(page, 'layer3');
+      await page.screenshot({ path: join(ARTIFACTS, 'resnet50-layer3.png'), fullPage: true });
+      const figures = {
+        backend: await page.textContent('#backend'),
+        modelLoadMs: loadMs,
+        firstClickMs: firstMs,
+        secondClickMs: againMs,
+      };
+      writeFileSync(join(ARTIFACTS, 'resnet50-layer3-timing.json'), `${JSON.stringify(figures, null, 2)}\n`);
+      t.diagnostic(JSON.stringify(figures));
+      assert.ok(firstMs > 0 && againMs > 0, 'the page reports its click-to-grid times');
+    } finally {
+      await browser.close();
+      child.kill('SIGTERM');
+    }
+  },
+);
