@@ -8,12 +8,16 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { loadImage } from '../../src/cli/images.js';
+import { cropImage, loadImage } from '../../src/cli/images.js';
+import { heatOverlayPixels } from '../../src/explain/heat-overlay-pixels.js';
+import { loadNpy } from '../../src/io/npy.js';
+import { decodeOnnxModel } from '../../src/onnx/read-model.js';
+import { NativeSession } from '../../src/runtime/native-session.js';
 import { featureMapPixels } from '../../src/explain/feature-map-pixels.js';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { classifierEntry } from '../../src/cli/model-setup.js';
@@ -70,6 +74,29 @@ interface PageCanvas {
   height: number;
   dataset: Record<string, string>;
   getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } };
+}
+
+/** The RGBA pixels of one canvas of the page. */
+async function canvasPixels(page: Page, selector: string): Promise<{ width: number; data: number[] }> {
+  return page.$eval(selector, (element) => {
+    const canvas = element as unknown as PageCanvas;
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    return { width: canvas.width, data: Array.from(pixels) };
+  });
+}
+
+/** Clicks a download link and returns the file the browser was given. */
+async function download(page: Page, selector: string): Promise<{ name: string; bytes: Uint8Array }> {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  const path = await file.path();
+  return { name: file.suggestedFilename(), bytes: new Uint8Array(readFileSync(path)) };
+}
+
+/** Each value within 1e-4 (relative above 1) of Node's: WebAssembly and native kernels sum in other orders. */
+function assertAllClose(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  const worst = actual.reduce((w, v, i) => Math.max(w, Math.abs(v - expected[i]!) / (1 + Math.abs(expected[i]!))), 0);
+  assert.ok(worst <= 1e-4, `${what}: differs from Node's by ${worst}`);
 }
 
 /** The RGBA pixels of each channel canvas of a panel, by channel index. */
@@ -169,6 +196,47 @@ test(
         );
         assertSamePixels(await panelPixels(page, node), features[node]!, colormap, node);
       }
+
+      // The downloads: the extractor of the selected nodes, and each node's features.
+      const onnxFile = await download(page, '#download-onnx');
+      assert.match(onnxFile.name, /^resnet18-.*\.onnx$/);
+      assert.deepEqual(
+        decodeOnnxModel(onnxFile.bytes).graph!.output.map((o) => o.name),
+        ['layer1.1.relu_1', 'layer3.1.relu_1'],
+      );
+      const npyFile = await download(page, '#panels [data-panel="layer3"] a.download-npy');
+      const saved = loadNpy(npyFile.bytes);
+      assert.deepEqual(saved.shape, features['layer3']!.shape);
+      assertAllClose(saved.data as Float32Array, features['layer3']!.data as Float32Array, 'layer3.npy');
+
+      // Grad-CAM of the top class at layer4: the server's Grad-CAM file run in Node, drawn as the page draws it.
+      await page.click('#gradcam-run');
+      await page.waitForSelector('#gradcam-result:has-text("class ")', { timeout: LOAD_TIMEOUT });
+      const gradCamFile = new Uint8Array(
+        await (await fetch(`${url}api/zoo/resnet18/gradcam.onnx?node=layer4`)).arrayBuffer(),
+      );
+      const session = new NativeSession(gradCamFile, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+      const [cam, , target] = session.run([
+        { type: 'float32', dims: [1, ...input.shape], data: input.data },
+        { type: 'int64', dims: [1], data: BigInt64Array.of(-1n) },
+      ]);
+      session.dispose();
+      assert.match(
+        (await page.textContent('#gradcam-result')) ?? '',
+        new RegExp(`class ${(target!.data as BigInt64Array)[0]} `),
+      );
+      const overlay = heatOverlayPixels(await cropImage(SAMPLE, preset), cam!.data as Float32Array, 0.5);
+      const drawn = await canvasPixels(page, '#gradcam-canvas');
+      assert.equal(drawn.width, preset.cropSize);
+      const rgb = drawn.data.filter((_, i) => i % 4 !== 3);
+      const gaps = rgb.map((v, i) => Math.abs(v - overlay[i]!));
+      assert.ok(
+        gaps.every((gap) => gap <= 8),
+        'Grad-CAM pixels far from Node',
+      );
+      const off = gaps.filter((gap) => gap > 0).length;
+      assert.ok(off / rgb.length < 0.02, `Grad-CAM: ${off} of ${rgb.length} bytes differ from Node's`);
+      await page.screenshot({ path: join(ARTIFACTS, 'resnet18-gradcam.png'), fullPage: true });
 
       // A file that is not ONNX: a readable error on the page, and the page stays usable.
       await page.setInputFiles('#onnx-file', {
