@@ -1,7 +1,8 @@
 /**
- * What every response carries and every request must pass: security headers, and the Host check
- * that defends against DNS rebinding (a web site whose name is made to resolve to 127.0.0.1 would
- * otherwise read the server's answers from the user's browser).
+ * What every response carries and every request must pass: security headers, the Host check that
+ * defends against DNS rebinding (a web site whose name is made to resolve to 127.0.0.1 would
+ * otherwise read the server's answers from the user's browser), and the API's refusal of other
+ * sites' requests.
  */
 import { isIP } from 'node:net';
 
@@ -30,6 +31,16 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
     "frame-ancestors 'none'",
   ].join('; '),
 };
+
+/**
+ * Whether a browser says that a page of another site sent the request (`Sec-Fetch-Site`). Any web
+ * page can send GETs to 127.0.0.1 (an <img>, a no-cors fetch): it cannot read the answers, but it
+ * could make the server export model after model. The API is for the page served here
+ * (same-origin); clients that send no such header (curl, scripts) are not browsers' pages.
+ */
+export function isCrossSite(secFetchSite: string | undefined): boolean {
+  return secFetchSite === 'cross-site' || secFetchSite === 'same-site';
+}
 
 /** Whether `host` (as `--host` takes it) is this machine only. */
 export function isLoopback(host: string): boolean {

@@ -1,13 +1,14 @@
 /**
  * `featurefx serve`'s HTTP server (node:http): the page's files and the API of the page's contract.
- * GET and HEAD only; every answer carries the security headers; errors are JSON `{ error }`.
+ * GET and HEAD only; the API for the page's own requests only; every answer carries the security
+ * headers; errors are JSON `{ error }`.
  */
 import { readFile } from 'node:fs/promises';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FileModels } from './file-models.js';
 import { type PageFile, builtPageFolder, listPageFiles } from './page-files.js';
-import { SECURITY_HEADERS, isAllowedHost } from './request-guard.js';
+import { SECURITY_HEADERS, isAllowedHost, isCrossSite } from './request-guard.js';
 import { RequestError } from './request-error.js';
 import { ZooExports } from './zoo-exports.js';
 
@@ -56,7 +57,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
         res.setHeader('Allow', 'GET, HEAD');
         throw new RequestError(405, `${req.method ?? '?'} is not allowed: this server only answers GET and HEAD`);
       }
-      return route(req.url ?? '/', page, files, zoo);
+      const url = req.url ?? '/';
+      const site = req.headers['sec-fetch-site'];
+      if (url.startsWith('/api/') && isCrossSite(site))
+        throw new RequestError(
+          403,
+          `the API answers the page served at ${urlOf(host, port)} only, not a page of another site ` +
+            `(Sec-Fetch-Site: ${site}); open that page to explore the models`,
+        );
+      return route(url, page, files, zoo);
     });
   });
   port = await listen(server, options.port ?? 8080, host);

@@ -22,8 +22,12 @@ export function standInPage(): string {
   return folder;
 }
 
-/** Sends `path` as it is (no normalising, unlike fetch), with `host` as the Host header. */
-export function send(url: string, path: string, options: { method?: string; host?: string } = {}): Promise<Reply> {
+/** Sends `path` as it is (no normalising, unlike fetch), with `host` as the Host header and `headers`. */
+export function send(
+  url: string,
+  path: string,
+  options: { method?: string; host?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const { hostname, port, host } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -32,7 +36,7 @@ export function send(url: string, path: string, options: { method?: string; host
         port,
         path,
         method: options.method ?? 'GET',
-        headers: { host: options.host ?? host },
+        headers: { ...options.headers, host: options.host ?? host },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -251,6 +251,24 @@ test('a request for another Host is 403 (DNS rebinding); localhost and the bound
     assert.equal((await send(server.url, '/', { host })).status, 200, host);
 });
 
+test("the API refuses another site's pages (403, no export); the page's own requests and other clients are served", async () => {
+  const exported = server.exportCount();
+  for (const site of ['cross-site', 'same-site']) {
+    const reply = await send(server.url, '/api/zoo/alexnet.onnx', { headers: { 'sec-fetch-site': site } });
+    assert.equal(reply.status, 403, site);
+    assert.equal(
+      errorOf(reply),
+      `the API answers the page served at ${server.url} only, not a page of another site ` +
+        `(Sec-Fetch-Site: ${site}); open that page to explore the models`,
+    );
+  }
+  assert.equal(server.exportCount(), exported, 'nothing was exported');
+  // A link from another site still opens the page, which then asks the API itself.
+  assert.equal((await send(server.url, '/', { headers: { 'sec-fetch-site': 'cross-site' } })).status, 200);
+  for (const headers of [{ 'sec-fetch-site': 'same-origin' }, { 'sec-fetch-site': 'none' }, {}])
+    assert.equal((await send(server.url, '/api/models', { headers })).status, 200, JSON.stringify(headers));
+});
+
 test('every reply carries the isolation and security headers', async () => {
   for (const path of ['/', '/api/models', '/nowhere']) {
     const { headers } = await send(server.url, path);
