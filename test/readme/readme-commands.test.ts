@@ -6,9 +6,10 @@
  * One placeholder is expanded, by this rule: in a `merge` line, `partA/ partB/ ...` stands for every
  * shard folder of the block's `extract ... --shard K/N --out partK/` line, which is first run once
  * for each K in 0..N-1 in the same folder, as N workers would, so that merge joins all of them.
+ * A `serve` line runs until stopped: it is started, its page and model list fetched, then stopped.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,42 @@ function run(args: string[], cwd: string, where: string): string {
   const r = spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8' });
   assert.equal(r.status, 0, `${where}: featurefx ${args.join(' ')} exited with ${r.status}:\n${r.stderr}`);
   return r.stderr;
+}
+
+/**
+ * Starts a `serve` line, fetches the page and the model list from the URL it prints, and stops it
+ * (the port is replaced by a free one, so that the test never meets a busy 8080).
+ */
+async function runServer(args: string[], cwd: string, where: string): Promise<void> {
+  const port = args.indexOf('--port');
+  const freePort = port < 0 ? [...args, '--port', '0'] : args.map((a, i) => (i === port + 1 ? '0' : a));
+  const child = spawn(process.execPath, [MAIN, ...freePort], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let printed = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const read = (chunk: Buffer): void => {
+        printed += String(chunk);
+        const found = /serving (http:\/\/\S+\/)/.exec(printed);
+        if (found !== null) resolve(found[1]!);
+      };
+      child.stdout!.on('data', read);
+      child.stderr!.on('data', read);
+      child.on('exit', (code) =>
+        reject(new Error(`${where}: featurefx ${args.join(' ')} exited with ${code}:\n${printed}`)),
+      );
+    });
+    assert.match(await (await fetch(url)).text(), /<title>/, `${where}: the page`);
+    const models = (await (await fetch(`${url}api/models`)).json()) as { zoo: { name: string; weights: string }[] };
+    assert.ok(
+      models.zoo.some((m) => m.name === 'resnet50'),
+      `${where}: the zoo is listed`,
+    );
+    // A model given a checkpoint is served with it.
+    const [name, file] = option(args, '--weights')?.split('=') ?? [];
+    if (name !== undefined) assert.equal(models.zoo.find((m) => m.name === name)?.weights, file, where);
+  } finally {
+    child.kill('SIGTERM');
+  }
 }
 
 const option = (args: string[], name: string): string | undefined => {
@@ -100,6 +137,7 @@ for (const c of commands) {
       assert.deepEqual(listed, folders.slice(0, listed.length), `${where}: the folders before '...'`);
       args = ['merge', ...folders, ...args.slice(args.indexOf('...') + 1)];
     }
+    if (args[0] === 'serve') return runServer(args, cwd, where);
     const notices = run(args, cwd, where);
     // The checkpoint a line names is the one it runs with.
     if (args.includes('--weights')) assert.doesNotMatch(notices, /random weights/, where);
