@@ -22,6 +22,7 @@ import { featureMapPixels } from '../../src/explain/feature-map-pixels.js';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { classifierEntry } from '../../src/cli/model-setup.js';
 import { OnnxModel } from '../../src/onnx/onnx-model.js';
+import { fromData } from '../../src/tensor/creation.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { MAIN } from '../cli/cli-helpers.js';
@@ -249,6 +250,36 @@ test(
       assert.match(error, /broken\.onnx/);
       assert.match(error, /not an ONNX model|damaged/);
       await page.screenshot({ path: join(ARTIFACTS, 'broken-onnx.png'), fullPage: true });
+
+      // An ONNX file of torch.onnx's: read in the page, named with torchvision's names, its maps Node's.
+      await page.setInputFiles('#onnx-file', join(ROOT, 'test', 'fixtures', 'onnx', 'regnet.onnx'));
+      const block = 'trunk_output.block2';
+      await page.waitForSelector(`#node-tree [data-node="${block}"]`, { timeout: LOAD_TIMEOUT });
+      assert.equal(await page.isHidden('#error'), true, 'the error of the broken file is gone');
+      for (const name of ['stem', 'trunk_output.block1.block1-0.activation', 'fc']) {
+        assert.equal(await page.locator(`#node-tree [data-node="${name}"]`).count(), 1, name);
+      }
+      assert.equal(await page.isDisabled('#gradcam-run'), true, 'no Grad-CAM for a file');
+      await selectNode(page, block);
+      const fileInput = await page.evaluate(() => {
+        const last = (globalThis as unknown as { featurefxPage: { lastInput: { dims: number[]; data: Float32Array } } })
+          .featurefxPage.lastInput;
+        return { dims: last.dims, data: Array.from(last.data) };
+      });
+      assert.deepEqual(fileInput.dims, [1, 3, 64, 64]);
+      const regnet = createFeatureExtractor(
+        await OnnxModel.load(join(ROOT, 'test', 'fixtures', 'onnx', 'regnet.onnx')),
+        {
+          returnNodes: [block],
+        },
+      );
+      const regnetFeatures = regnet.call(fromData('float32', fileInput.dims, Float32Array.from(fileInput.data)));
+      const regnetColormap = await page.$eval(
+        `#panels [data-panel="${block}"] select.colormap`,
+        (select) => (select as unknown as { value: string }).value,
+      );
+      assertSamePixels(await panelPixels(page, block), regnetFeatures[block]!, regnetColormap, block);
+      await page.screenshot({ path: join(ARTIFACTS, 'regnet-onnx-file.png'), fullPage: true });
 
       // Nothing leaves the machine: every request goes to the server, and none sends data.
       const base = new URL(url).origin;
