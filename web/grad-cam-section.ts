@@ -56,7 +56,7 @@ export class GradCamSection {
     canvas.getContext('2d')!.clearRect(0, 0, canvas.width, canvas.height);
   }
 
-  /** Runs Grad-CAM for the chosen node and class on the image; returns the result line. */
+  /** Runs Grad-CAM for the chosen node and class on the image; returns the result line ('' when the model changed). */
   async run(input: ModelInput): Promise<string> {
     const model = this.model;
     if (model?.zoo === undefined) throw new Error('Grad-CAM needs a zoo model');
@@ -77,6 +77,8 @@ export class GradCamSection {
       x: new OrtTensor('float32', input.input.data, input.input.dims),
       target: new OrtTensor('int64', BigInt64Array.of(asked === '' ? -1n : BigInt(asked)), [1]),
     });
+    // Another model was picked during the run: the result is not for the model on the page.
+    if (this.model !== model) return '';
     const logits = out['logits']!.data as Float32Array;
     const classIndex = Number((out['target_class']!.data as BigInt64Array)[0]);
     renderGradCam(canvas, input.pixels, out['cam']!.data as Float32Array, input.size);

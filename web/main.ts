@@ -20,7 +20,7 @@ import {
 } from './model-source.js';
 import { formatShape, NodeTree, type Resolved } from './node-tree.js';
 import { readPresetForm, writePresetForm } from './preset-form.js';
-import { messageOf, Runtime } from './runtime.js';
+import { enqueue, messageOf, Runtime } from './runtime.js';
 
 /** What the page exposes for tests and curious users (`window.featurefxPage`). */
 interface PageState {
@@ -78,16 +78,8 @@ let input: ModelInput | undefined;
 let selection: Selected[] = [];
 /** The model picked last: a slower load of an earlier pick must not replace it. */
 let loadCount = 0;
-/** ONNX Runtime's work, one task at a time: a session runs one call at a time. */
-let queue: Promise<unknown> = Promise.resolve();
 /** The file the user opened last, to load it again from the model list. */
 let openedFile: { name: string; bytes: Uint8Array } | undefined;
-
-function enqueue<T>(task: () => Promise<T>): Promise<T> {
-  const result = queue.then(task);
-  queue = result.catch(() => undefined);
-  return result;
-}
 
 function setStatus(text: string): void {
   ui.status.textContent = text;
@@ -355,13 +347,16 @@ async function compute(nodes: readonly Selected[], startedAt: number): Promise<v
   setStatus(`computing ${nodes.map((n) => n.resolved.query).join(', ')}…`);
   try {
     const maps = await enqueue(async () => {
+      // A model picked since the click released this one's sessions: running it would make new ones
+      // that nothing releases.
+      if (running !== extractor) return undefined;
       if (input === undefined) throw new Error('no image yet: open one (or wait for the sample to load)');
       return running.run(
         nodes.map((n) => n.resolved),
         input,
       );
     });
-    if (running !== extractor) return;
+    if (maps === undefined || running !== extractor) return;
     await Promise.all(
       nodes.map(async (selected) => {
         if (!selection.includes(selected)) return;
@@ -377,6 +372,8 @@ async function compute(nodes: readonly Selected[], startedAt: number): Promise<v
     setStatus('ready');
     showBackend();
   } catch (error) {
+    // The panels of a model no longer on the page are gone, and the status is the new model's.
+    if (running !== extractor) return;
     for (const { panel } of nodes) {
       panel.querySelector('.panel-time')!.textContent = 'failed';
       const message = document.createElement('p');

@@ -1,7 +1,8 @@
 /**
  * onnxruntime-web as the page uses it: its runtime files from the page's own `ort/` folder, WebGPU
  * when the browser gives an adapter (else WebAssembly, threaded when the page is cross-origin
- * isolated), and sessions cached per output set.
+ * isolated), sessions cached per output set, and the queue that runs the page's sessions one task at
+ * a time.
  */
 import * as ort from 'onnxruntime-web';
 
@@ -69,6 +70,16 @@ async function webGpuAdapter(): Promise<boolean> {
   }
 }
 
+/** ONNX Runtime's work in the page, one task at a time: a session runs one call at a time. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Runs `task` after every task enqueued before it (whether they succeeded or failed). */
+export function enqueue<T>(task: () => Promise<T>): Promise<T> {
+  const result = queue.then(task);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -100,10 +111,14 @@ export class SessionCache {
     return session;
   }
 
-  /** Releases every session (when the page switches models). */
+  /**
+   * Releases every session (when the page switches models) once the task running now is done: a
+   * session released under its own run would fail it, or free memory the run still uses.
+   */
   clear(): void {
-    for (const session of this.sessions.values()) release(session);
+    const sessions = [...this.sessions.values()];
     this.sessions.clear();
+    void enqueue(async () => sessions.forEach(release));
   }
 }
 
