@@ -15,6 +15,15 @@ import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 
 const DENSENET = join(import.meta.dirname, '..', 'fixtures', 'onnx', 'densenet.onnx');
 
+/** Page code (as text: this project's TypeScript has no DOM types) that clicks Grad-CAM's Run, then drops `bytes`. */
+const dropDuringGradCam = (bytes: Buffer): string => `{
+  document.getElementById('gradcam-run').click();
+  const files = new DataTransfer();
+  const bytes = Uint8Array.from(atob('${bytes.toString('base64')}'), (c) => c.charCodeAt(0));
+  files.items.add(new File([bytes], 'densenet.onnx'));
+  document.dispatchEvent(new DragEvent('drop', { dataTransfer: files, cancelable: true }));
+}`;
+
 test(
   'a file dropped while Grad-CAM runs: no error from the released model, no Grad-CAM drawn for the file',
   { skip: NO_CHROMIUM, timeout: 300_000 },
@@ -27,25 +36,13 @@ test(
       page.on('pageerror', (e) => pageErrors.push(e.message));
       await page.goto(server.url);
       await page.waitForSelector('#node-tree [data-node="layer4"]', { timeout: 120_000 });
-      await page.waitForFunction(() => document.getElementById('status')!.textContent === 'ready');
+      await page.waitForSelector('#status:text-is("ready")');
       // In one task, so that the file is on the page while the server still exports the Grad-CAM model.
-      await page.evaluate(
-        (bytes) => {
-          document.getElementById('gradcam-run')!.click();
-          const files = new DataTransfer();
-          files.items.add(new File([new Uint8Array(bytes)], 'densenet.onnx'));
-          document.dispatchEvent(new DragEvent('drop', { dataTransfer: files, cancelable: true }));
-        },
-        [...readFileSync(DENSENET)],
-      );
-      await page.waitForFunction(
-        () => (window as { featurefxPage?: { model?: string } }).featurefxPage?.model === 'densenet.onnx',
-      );
+      await page.evaluate(dropDuringGradCam(readFileSync(DENSENET)));
+      await page.waitForFunction("window.featurefxPage.model === 'densenet.onnx'");
       // The Grad-CAM run is the queue's first task, the file's preprocessing the next: once the file's
       // preview is drawn, the run is over.
-      await page.waitForFunction(() =>
-        document.getElementById('image-preview')!.title.includes('as the model sees it: 64×64'),
-      );
+      await page.waitForSelector('#image-preview[title*="as the model sees it: 64×64"]');
       assert.equal(await page.textContent('#error'), '');
       assert.equal(await page.textContent('#gradcam-result'), '');
       assert.deepEqual(pageErrors, []);
