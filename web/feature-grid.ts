@@ -231,7 +231,7 @@ function row(cell: 'td' | 'th', texts: readonly string[]): HTMLTableRowElement {
 }
 
 /** Four significant digits, exponent notation for the very large and the very small. */
-export function formatNumber(v: number): string {
+function formatNumber(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
   const size = Math.abs(v);

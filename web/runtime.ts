@@ -6,7 +6,6 @@
  */
 import * as ort from 'onnxruntime-web';
 
-export type { InferenceSession, Tensor } from 'onnxruntime-web';
 export { Tensor as OrtTensor } from 'onnxruntime-web';
 
 /**
