@@ -7,7 +7,7 @@
 import { npyBytes } from '../src/io/npy-format.js';
 import { pruneModel } from '../src/onnx/prune.js';
 import { encodeOnnxModel } from '../src/onnx/read-model.js';
-import type { FeatureMap } from './extract.js';
+import type { FeatureMap } from './feature-grid.js';
 import type { LoadedModel } from './model-source.js';
 
 /** How long a Blob URL outlives its click: FileSaver.js's 40 s, enough for a slow save dialog. */

@@ -5,18 +5,11 @@
  */
 import { pruneModel } from '../src/onnx/prune.js';
 import { encodeOnnxModel } from '../src/onnx/read-model.js';
-import { renderFeaturePanel } from './feature-grid.js';
+import { type FeatureMap, renderFeaturePanel } from './feature-grid.js';
 import type { ModelInput } from './image-input.js';
 import type { LoadedModel } from './model-source.js';
 import type { Resolved } from './node-tree.js';
 import { OrtTensor, type Runtime, SessionCache } from './runtime.js';
-
-/** A computed node output, as panels draw it and .npy files store it. */
-export interface FeatureMap {
-  node: string;
-  dims: number[];
-  data: Float32Array;
-}
 
 export class Extractor {
   private readonly sessions = new SessionCache(4);
@@ -26,14 +19,24 @@ export class Extractor {
     readonly model: LoadedModel,
   ) {}
 
-  /** The outputs of `nodes` for the input, in one run of the model pruned to them (keyed by node name). */
-  async run(nodes: readonly Resolved[], input: ModelInput): Promise<Map<string, FeatureMap>> {
+  /**
+   * The outputs of `nodes` for the input, in one run of the model pruned to them (keyed by node name),
+   * and the milliseconds spent getting the session (pruning and creating it, unless cached) and running it.
+   */
+  async run(
+    nodes: readonly Resolved[],
+    input: ModelInput,
+  ): Promise<{ maps: Map<string, FeatureMap>; sessionMs: number; runMs: number }> {
     const outputs = [...new Set(nodes.map((n) => n.node.output))];
+    const started = performance.now();
     const session = await this.sessions.get(outputs.join('\n'), () =>
       this.runtime.createSession(encodeOnnxModel(pruneModel(this.model.proto, outputs))),
     );
+    const ran = performance.now();
     const feed = new OrtTensor('float32', input.input.data, input.input.dims);
     const results = await session.run({ [this.model.input.name]: feed }, outputs);
+    const sessionMs = Math.round(ran - started);
+    const runMs = Math.round(performance.now() - ran);
     const maps = new Map<string, FeatureMap>();
     for (const { node } of nodes) {
       const tensor = results[node.output]!;
@@ -42,7 +45,7 @@ export class Extractor {
         tensor.data instanceof Float32Array ? tensor.data : Float32Array.from(tensor.data as ArrayLike<number>, Number);
       maps.set(node.name, { node: node.name, dims: [...tensor.dims], data });
     }
-    return maps;
+    return { maps, sessionMs, runMs };
   }
 
   /** Releases the model's sessions (when the page switches models). */

@@ -10,7 +10,8 @@ import { COLORMAP_NAMES, COLORMAPS, type ColormapName } from '../src/explain/col
 import { channelStats, type ChannelStats, featureMapPixels } from '../src/explain/feature-map-pixels.js';
 import { defaultChannels, parseChannels } from './grid-channels.js';
 
-export interface FeatureMapView {
+/** A computed node output, as panels draw it and .npy files store it. */
+export interface FeatureMap {
   node: string;
   dims: readonly number[];
   data: Float32Array;
@@ -29,9 +30,11 @@ type Layout =
 const choicesOf = new WeakMap<HTMLElement, Choices>();
 
 /** Fills `panel` with the controls, statistics and grid of `map` (image 0 of its batch). */
-export function renderFeaturePanel(panel: HTMLElement, map: FeatureMapView): void {
+export function renderFeaturePanel(panel: HTMLElement, map: FeatureMap): void {
   const choices = choicesOf.get(panel) ?? { colormap: 'viridis' };
   choicesOf.set(panel, choices);
+  // A grid replaced under the pointer (a new image) gets no pointerleave: its enlarged view goes now.
+  zoomBox().box.hidden = true;
   const layout = layoutOf(map.dims);
   const perImage = layout.kind === 'maps' ? layout.channels * layout.height * layout.width : layout.rows * layout.cols;
   if (perImage === 0 || map.data.length < perImage) {
@@ -174,7 +177,7 @@ function drawMaps(
 
 function drawStrip(
   grid: HTMLElement,
-  map: FeatureMapView,
+  map: FeatureMap,
   layout: Layout & { kind: 'strip' },
   colormap: ColormapName,
 ): void {
@@ -245,7 +248,7 @@ function formatNumber(v: number): string {
  */
 function attachZoom(
   grid: HTMLElement,
-  map: FeatureMapView,
+  map: FeatureMap,
   layout: Layout,
   stats: StatsCache,
   colormap: () => ColormapName,

@@ -5,7 +5,8 @@
  * drives is web/index.html (ids agreed in the page's contract, which the end-to-end test uses).
  */
 import { extractorFile, npyFile, offerDownload } from './downloads.js';
-import { Extractor, type FeatureMap, showFeatureMap } from './extract.js';
+import { Extractor, showFeatureMap } from './extract.js';
+import type { FeatureMap } from './feature-grid.js';
 import { GradCamSection } from './grad-cam-section.js';
 import { decodeImage, drawPixels, type ModelInput, Preprocessor, type RgbImage } from './image-input.js';
 import {
@@ -346,21 +347,30 @@ async function compute(nodes: readonly Selected[], startedAt: number): Promise<v
   for (const { panel } of nodes) delete panel.dataset['ready'];
   setStatus(`computing ${nodes.map((n) => n.resolved.query).join(', ')}…`);
   try {
-    const maps = await enqueue(async () => {
+    const computed = await enqueue(async () => {
       // A model picked since the click released this one's sessions: running it would make new ones
       // that nothing releases.
       if (running !== extractor) return undefined;
       if (input === undefined) throw new Error('no image yet: open one (or wait for the sample to load)');
-      return running.run(
-        nodes.map((n) => n.resolved),
-        input,
-      );
+      const waitMs = Math.round(performance.now() - startedAt);
+      return {
+        ...(await running.run(
+          nodes.map((n) => n.resolved),
+          input,
+        )),
+        waitMs,
+      };
     });
-    if (maps === undefined || running !== extractor) return;
+    if (computed === undefined || running !== extractor) return;
     await Promise.all(
       nodes.map(async (selected) => {
         if (!selection.includes(selected)) return;
-        const map = maps.get(selected.resolved.node.name)!;
+        const map = computed.maps.get(selected.resolved.node.name)!;
+        // Where the click's time went, for docs/PERFORMANCE.md: waiting for the page's earlier work, the
+        // session, the run (the rest is drawing).
+        selected.panel.dataset['waitMs'] = String(computed.waitMs);
+        selected.panel.dataset['sessionMs'] = String(computed.sessionMs);
+        selected.panel.dataset['runMs'] = String(computed.runMs);
         selected.map = map;
         tree?.setShape(selected.resolved.node, map.dims);
         const ms = await showFeatureMap(selected.panel, map, startedAt);

@@ -108,6 +108,14 @@ function decode(
   const first = nodes.find((n) => n.kind === 'Input');
   if (first === undefined) throw new Error(`${name} has no input to feed an image to: its graph reads only weights`);
   const input = { name: first.output, shape: first.shape ?? [] };
+  const [, channels] = input.shape;
+  // The page feeds RGB images; a file declaring another input says so now rather than when it is run.
+  if (input.shape.length !== 0 && (input.shape.length !== 4 || (typeof channels === 'number' && channels !== 3))) {
+    throw new Error(
+      `${name} takes '${input.name}' of shape [${input.shape.join(', ')}]; the page feeds it an RGB image ` +
+        '[N, 3, H, W]: open an image model, or export yours with such an input',
+    );
+  }
   const loaded: LoadedModel = { name, weights, proto, nodes, input, preset: preset ?? presetFor(input.shape) };
   if (zoo !== undefined) loaded.zoo = zoo;
   return loaded;

@@ -25,11 +25,14 @@ export function classifierEntry(name: string): ClassificationModelEntry {
   return entry;
 }
 
-/** The model in eval mode, with `weights` loaded strictly; says on stderr when weights are random. */
-export function loadModel(name: string, weights: string | undefined): LoadedModel {
+/**
+ * The model in eval mode, with `weights` loaded strictly; says on stderr when weights are random, and
+ * how the command gives a checkpoint (`weightsOption`).
+ */
+export function loadModel(name: string, weights: string | undefined, weightsOption = '--weights FILE'): LoadedModel {
   const entry = classifierEntry(name);
   if (weights === undefined) {
-    process.stderr.write(`featurefx: ${name} has random weights (pass --weights FILE to load a checkpoint)\n`);
+    process.stderr.write(`featurefx: ${name} has random weights (pass ${weightsOption} to load a checkpoint)\n`);
     return { model: entry.build().eval(), preset: entry.transform };
   }
   // Strict loading replaces every tensor, so drawing random ones first would be wasted time.

@@ -84,9 +84,9 @@ export class ZooExports {
       try {
         return exportGradCam(this.#build(name), { node, inputShape: [1, 3, crop, crop] });
       } catch (e) {
-        // An unknown node, the scores themselves, an empty name: the page asked for a wrong node.
-        if (e instanceof FeatureExtractionError || e instanceof RangeError || e instanceof TypeError)
-          throw new RequestError(400, e.message);
+        // An unknown node or the scores themselves: the page asked for a wrong node (server.ts refuses an
+        // empty name before); any other error is featurefx's and stays a 500.
+        if (e instanceof FeatureExtractionError || e instanceof RangeError) throw new RequestError(400, e.message);
         throw e;
       }
     });
@@ -98,7 +98,7 @@ export class ZooExports {
       // Random weights come from one seed, so a model's export and its Grad-CAM models hold the same
       // weights even when the model was built again in between.
       manualSeed(0);
-      this.#built = { name, model: loadModel(name, this.weights.get(name)).model };
+      this.#built = { name, model: loadModel(name, this.weights.get(name), `--weights ${name}=FILE`).model };
     }
     return this.#built.model;
   }

@@ -102,9 +102,14 @@ test('GET api/models lists the classifiers with their presets and weights, and t
   ]);
 });
 
-test("GET api/zoo/resnet18.onnx is the whole model exported by featurefx, named by featurefx's names", async () => {
+test("GET api/zoo/resnet18.onnx is the whole model exported by featurefx, named by featurefx's names", async (t) => {
+  const notices: string[] = [];
+  t.mock.method(process.stderr, 'write', (text: string) => notices.push(text));
   const reply = await send(server.url, '/api/zoo/resnet18.onnx');
+  t.mock.restoreAll();
   assert.equal(reply.status, 200);
+  // The notice of random weights names serve's own option.
+  assert.match(notices.join(''), /resnet18 has random weights \(pass --weights resnet18=FILE to load a checkpoint\)/);
   assert.equal(reply.headers['content-type'], 'application/octet-stream');
   const model = decodeOnnxModel(reply.body);
   assert.ok(nameOnnxNodes(model).some((n) => n.name === 'layer1.1.relu_1'));
