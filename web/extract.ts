@@ -5,7 +5,7 @@
  */
 import { pruneModel } from '../src/onnx/prune.js';
 import { encodeOnnxModel } from '../src/onnx/read-model.js';
-import { type FeatureMap, renderFeaturePanel } from './feature-grid.js';
+import type { FeatureMap } from './feature-grid.js';
 import type { ModelInput } from './image-input.js';
 import type { LoadedModel } from './model-source.js';
 import type { Resolved } from './node-tree.js';
@@ -52,23 +52,4 @@ export class Extractor {
   dispose(): void {
     this.sessions.clear();
   }
-}
-
-/**
- * Draws `map` into the panel's view and, once it is on screen (the frame after the draw is painted), marks the
- * panel `data-ready` with `data-ms`, the time since `clickedAt` (performance.now() at the click).
- */
-export function showFeatureMap(panel: HTMLElement, map: FeatureMap, clickedAt: number): Promise<number> {
-  renderFeaturePanel(panel.querySelector<HTMLElement>('.panel-view')!, map);
-  // requestAnimationFrame runs just before the frame is painted; the task after it, once it is.
-  return new Promise((resolve) =>
-    requestAnimationFrame(() =>
-      setTimeout(() => {
-        const ms = Math.round(performance.now() - clickedAt);
-        panel.dataset['ms'] = String(ms);
-        panel.dataset['ready'] = 'true';
-        resolve(ms);
-      }),
-    ),
-  );
 }

@@ -5,7 +5,7 @@
  * drives is web/index.html (ids agreed in the page's contract, which the end-to-end test uses).
  */
 import { extractorFile, npyFile, offerDownload } from './downloads.js';
-import { Extractor, showFeatureMap } from './extract.js';
+import { Extractor } from './extract.js';
 import type { FeatureMap } from './feature-grid.js';
 import { GradCamSection } from './grad-cam-section.js';
 import { decodeImage, drawPixels, type ModelInput, Preprocessor, type RgbImage } from './image-input.js';
@@ -20,6 +20,7 @@ import {
   type Preset,
 } from './model-source.js';
 import { formatShape, NodeTree, type Resolved } from './node-tree.js';
+import { createPanel, showPanelError, showPanelMap } from './panel.js';
 import { readPresetForm, writePresetForm } from './preset-form.js';
 import { enqueue, messageOf, Runtime } from './runtime.js';
 
@@ -300,44 +301,12 @@ async function toggleNode(resolved: Resolved): Promise<void> {
     updateDownloads();
     return;
   }
-  const selected: Selected = { resolved, panel: createPanel(resolved) };
+  const selected: Selected = { resolved, panel: createPanel(resolved, () => void toggleNode(resolved)) };
   selection.push(selected);
   tree?.setSelected(resolved.query, true);
   ui.panels.append(selected.panel);
   updateDownloads();
   await compute([selected], clickedAt);
-}
-
-function createPanel(resolved: Resolved): HTMLElement {
-  const panel = document.createElement('section');
-  panel.className = 'panel';
-  panel.dataset['panel'] = resolved.query;
-  panel.dataset['node'] = resolved.node.name;
-  const bar = document.createElement('div');
-  bar.className = 'panel-bar';
-  const title = document.createElement('span');
-  title.className = 'panel-title';
-  title.textContent =
-    resolved.query === resolved.node.name ? resolved.query : `${resolved.query} → ${resolved.node.name}`;
-  const time = document.createElement('span');
-  time.className = 'panel-time';
-  time.textContent = 'computing…';
-  const npy = document.createElement('a');
-  npy.className = 'download-npy button small';
-  npy.textContent = '.npy';
-  npy.title = `${resolved.node.name}'s features as a NumPy file`;
-  offerDownload(npy, undefined);
-  const close = document.createElement('button');
-  close.type = 'button';
-  close.className = 'panel-close';
-  close.textContent = '×';
-  close.setAttribute('aria-label', `close ${resolved.query}`);
-  close.addEventListener('click', () => void toggleNode(resolved));
-  bar.append(title, time, npy, close);
-  const view = document.createElement('div');
-  view.className = 'panel-view';
-  panel.append(bar, view);
-  return panel;
 }
 
 /** Computes the nodes in one run and draws each in its panel; an error goes in the panels. */
@@ -366,16 +335,9 @@ async function compute(nodes: readonly Selected[], startedAt: number): Promise<v
       nodes.map(async (selected) => {
         if (!selection.includes(selected)) return;
         const map = computed.maps.get(selected.resolved.node.name)!;
-        // Where the click's time went, for docs/PERFORMANCE.md: waiting for the page's earlier work, the
-        // session, the run (the rest is drawing).
-        selected.panel.dataset['waitMs'] = String(computed.waitMs);
-        selected.panel.dataset['sessionMs'] = String(computed.sessionMs);
-        selected.panel.dataset['runMs'] = String(computed.runMs);
         selected.map = map;
         tree?.setShape(selected.resolved.node, map.dims);
-        const ms = await showFeatureMap(selected.panel, map, startedAt);
-        selected.panel.querySelector('.panel-time')!.textContent = `${formatShape(map.dims)} · ${ms} ms`;
-        offerDownload(selected.panel.querySelector<HTMLAnchorElement>('a.download-npy')!, () => npyFile(map));
+        await showPanelMap(selected.panel, map, startedAt, computed);
       }),
     );
     updateDownloads();
@@ -384,13 +346,7 @@ async function compute(nodes: readonly Selected[], startedAt: number): Promise<v
   } catch (error) {
     // The panels of a model no longer on the page are gone, and the status is the new model's.
     if (running !== extractor) return;
-    for (const { panel } of nodes) {
-      panel.querySelector('.panel-time')!.textContent = 'failed';
-      const message = document.createElement('p');
-      message.className = 'panel-error';
-      message.textContent = messageOf(error);
-      panel.querySelector('.panel-view')!.replaceChildren(message);
-    }
+    for (const { panel } of nodes) showPanelError(panel, messageOf(error));
     setStatus('ready');
     showBackend();
   }
