@@ -55,6 +55,22 @@ async function startServe(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
+/** Runs `body` on a new page of Chromium next to a fresh `featurefx serve`, then stops both. */
+async function withServedPage(body: (page: Page, url: string) => Promise<void>): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const { url, child } = await startServe();
+  try {
+    const browser = await launchChromium();
+    try {
+      await body(await browser.newPage({ viewport: { width: 1440, height: 960 } }), url);
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
 /** Picks a zoo model and waits until the page is ready: its node tree shown, the image preprocessed for it. */
 async function pickModel(page: Page, name: string): Promise<void> {
   await page.selectOption('#model-select', name);
@@ -189,11 +205,7 @@ test(
   'featurefx serve: resnet18 feature maps on the page equal Node, search finds truncated names, bad .onnx errors',
   { skip: NO_CHROMIUM, timeout: 600_000 },
   async (t) => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { url, child } = await startServe();
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+    await withServedPage(async (page, url) => {
       const consoleErrors: string[] = [];
       page.on('console', (message) => {
         if (message.type() === 'error') consoleErrors.push(message.text());
@@ -321,10 +333,7 @@ test(
         [],
       );
       assert.deepEqual(consoleErrors, []);
-    } finally {
-      await browser.close();
-      child.kill('SIGTERM');
-    }
+    });
   },
 );
 
@@ -332,11 +341,7 @@ test(
   'featurefx serve: time from clicking resnet50 layer3 to its grid on screen, at 224x224',
   { skip: NO_CHROMIUM, timeout: 600_000 },
   async (t) => {
-    mkdirSync(ARTIFACTS, { recursive: true });
-    const { url, child } = await startServe();
-    const browser = await launchChromium();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+    await withServedPage(async (page, url) => {
       await page.goto(url);
       const loadStart = Date.now();
       await pickModel(page, 'resnet50');
@@ -369,9 +374,6 @@ test(
       t.diagnostic(JSON.stringify(figures));
       assert.ok(first.ms > 0 && again.ms > 0, 'the page reports its click-to-grid times');
       assert.ok(again.sessionMs < first.sessionMs, 'the second click finds the session made by the first');
-    } finally {
-      await browser.close();
-      child.kill('SIGTERM');
-    }
+    });
   },
 );
