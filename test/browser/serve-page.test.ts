@@ -8,11 +8,13 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import sharp from 'sharp';
 import { cropImage, loadImage } from '../../src/cli/images.js';
 import { heatOverlayPixels } from '../../src/explain/heat-overlay-pixels.js';
 import { loadNpy } from '../../src/io/npy.js';
@@ -142,6 +144,20 @@ function grayModel(): Uint8Array {
     nodes: [{ opType: 'Relu', inputs: ['x'], outputs: ['y'], name: 'relu' }],
     initializers: [],
   });
+}
+
+/** The part of the page's DataTransfer used here (the tests compile without the DOM's types). */
+interface PageDataTransfer {
+  items: { add(file: File): void };
+}
+
+/** A PNG of `width` x `height` with a pattern in every channel, so that resampling shows. */
+async function writePattern(path: string, width: number, height: number): Promise<void> {
+  const rgb = Buffer.alloc(width * height * 3);
+  rgb.forEach((_, i) => (rgb[i] = (Math.floor(i / 3) * (7 + (i % 3)) + Math.floor(i / (3 * width)) * 13) % 256));
+  await sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toFile(path);
 }
 
 /** Clicks a download link and returns the file the browser was given. */
@@ -323,6 +339,34 @@ test(
       const regnetFeatures = createFeatureExtractor(regnet, { returnNodes: [block] }).call(fileInput);
       await assertPanelMatches(page, block, regnetFeatures[block]!);
       await page.screenshot({ path: join(ARTIFACTS, 'regnet-onnx-file.png'), fullPage: true });
+
+      // An image dropped on the page is preprocessed for the file's input (resize 73, crop 64) as Node does it.
+      const scratch = mkdtempSync(join(tmpdir(), 'featurefx-page-'));
+      t.after(() => rmSync(scratch, { recursive: true, force: true }));
+      const dropped = join(scratch, 'dropped.png');
+      await writePattern(dropped, 150, 90);
+      const before = (await pageInput(page)).data[0];
+      const transfer = await page.evaluateHandle(
+        ([bytes, name]) => {
+          const page = globalThis as unknown as { DataTransfer: new () => PageDataTransfer };
+          const dataTransfer = new page.DataTransfer();
+          dataTransfer.items.add(new File([Uint8Array.from(bytes)], name, { type: 'image/png' }));
+          return dataTransfer;
+        },
+        [Array.from(readFileSync(dropped)), 'dropped.png'] as const,
+      );
+      await page.dispatchEvent('body', 'drop', { dataTransfer: transfer });
+      await page.waitForFunction(
+        (first) =>
+          (globalThis as unknown as { featurefxPage: { lastInput: { data: Float32Array } } }).featurefxPage.lastInput
+            .data[0] !== first,
+        before,
+      );
+      const droppedInput = await loadImage(dropped, { resizeSize: 73, cropSize: 64, interpolation: 'bilinear' });
+      assert.deepEqual(
+        Array.from((await pageInput(page)).data as Float32Array),
+        Array.from(droppedInput.data as Float32Array),
+      );
 
       // Nothing leaves the machine: every request goes to the server, and none sends data.
       const base = new URL(url).origin;
