@@ -21,7 +21,7 @@ import { loadNpy } from '../../src/io/npy.js';
 import { decodeOnnxModel } from '../../src/onnx/read-model.js';
 import { NativeSession } from '../../src/runtime/native-session.js';
 import { encodeModel } from '../../src/runtime/onnx-model.js';
-import { featureMapPixels } from '../../src/explain/feature-map-pixels.js';
+import { channelStats, featureMapPixels } from '../../src/explain/feature-map-pixels.js';
 import { createFeatureExtractor } from '../../src/featureExtraction/create-feature-extractor.js';
 import { classifierEntry } from '../../src/cli/model-setup.js';
 import { OnnxModel } from '../../src/onnx/onnx-model.js';
@@ -126,13 +126,33 @@ async function pageInput(page: Page): Promise<Tensor> {
   return fromData('float32', dims, Float32Array.from(data));
 }
 
-/** A panel's grid equals the features computed in Node, drawn with the panel's colour map. */
-async function assertPanelMatches(page: Page, node: string, features: Tensor): Promise<void> {
+/**
+ * A panel's grid shows `channels` (by default the first 64, the page's default) and equals the
+ * features computed in Node, drawn with the panel's colour map; its statistics are Node's too.
+ */
+async function assertPanelMatches(
+  page: Page,
+  node: string,
+  features: Tensor,
+  channels = Array.from({ length: Math.min(64, features.shape[1]!) }, (_, c) => c),
+): Promise<void> {
+  const panel = `#panels [data-panel="${node}"]`;
   const colormap = await page.$eval(
-    `#panels [data-panel="${node}"] select.colormap`,
+    `${panel} select.colormap`,
     (select) => (select as unknown as { value: string }).value,
   );
-  assertSamePixels(await panelPixels(page, node), features, colormap, node);
+  const drawn = await panelPixels(page, node);
+  assert.deepEqual([...drawn.keys()], channels, `${node}: the channels drawn`);
+  assertSamePixels(drawn, features, colormap, node);
+  const [, , height, width] = features.shape as [number, number, number, number];
+  for (const c of [channels[0]!, channels.at(-1)!]) {
+    const cells = await page.$$eval(`${panel} tr[data-channel="${c}"] td`, (tds) => tds.map((td) => td.textContent));
+    const want = channelStats(features.data as Float32Array, c * height * width, height * width);
+    [want.min, want.max, want.mean, want.std].forEach((v, i) => {
+      const shown = Number(cells[i + 1]);
+      assert.ok(Math.abs(shown - v) <= 1e-3 * Math.abs(v) + 1e-6, `${node} channel ${c} stat ${i}: ${shown} vs ${v}`);
+    });
+  }
 }
 
 /** An ONNX model of one-channel images: x [1, 1, 8, 8] -> Relu. */
@@ -196,8 +216,7 @@ function assertSamePixels(
   colormap: string,
   node: string,
 ): void {
-  const [, channels, height, width] = features.shape as [number, number, number, number];
-  assert.ok(drawn.size >= Math.min(channels, 16), `${node}: only ${drawn.size} channels drawn`);
+  const [, , height, width] = features.shape as [number, number, number, number];
   const data = features.data as Float32Array;
   let differing = 0;
   let total = 0;
@@ -260,6 +279,12 @@ test(
       );
       const features = extractor.call(batch);
       for (const node of ['layer1', 'layer3']) await assertPanelMatches(page, node, features[node]!);
+      // The panel's controls redraw what was computed: other channels, another colour map.
+      const layer1 = '#panels [data-panel="layer1"]';
+      await page.fill(`${layer1} input.channels`, '2-5,60');
+      await page.press(`${layer1} input.channels`, 'Enter');
+      await page.selectOption(`${layer1} select.colormap`, 'inferno');
+      await assertPanelMatches(page, 'layer1', features['layer1']!, [2, 3, 4, 5, 60]);
 
       // The downloads: the extractor of the selected nodes, and each node's features.
       const onnxFile = await download(page, '#download-onnx');
