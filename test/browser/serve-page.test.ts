@@ -8,9 +8,11 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join, sep } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -444,5 +446,54 @@ test(
       assert.ok(first.ms > 0 && again.ms > 0, 'the page reports its click-to-grid times');
       assert.ok(again.sessionMs < first.sessionMs, 'the second click finds the session made by the first');
     });
+  },
+);
+
+test(
+  'dist/web on a plain static host (no API, no isolation headers): the page reads an ONNX file on one thread',
+  { skip: NO_CHROMIUM, timeout: 600_000 },
+  async () => {
+    const folder = join(ROOT, 'dist', 'web');
+    const types: Record<string, string> = {
+      '.html': 'text/html',
+      '.css': 'text/css',
+      '.js': 'text/javascript',
+      '.mjs': 'text/javascript',
+      '.wasm': 'application/wasm',
+      '.png': 'image/png',
+    };
+    // A static host as a user might have one: files by path, 404 otherwise, no special headers.
+    const server = createServer((req, res) => {
+      const path = join(folder, decodeURIComponent((req.url ?? '/').split('?')[0]!));
+      const file = path.endsWith(sep) ? join(path, 'index.html') : path;
+      if (!file.startsWith(folder) || !existsSync(file)) return void res.writeHead(404).end();
+      res
+        .writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+        .end(readFileSync(file));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+      const consoleErrors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error') consoleErrors.push(message.text());
+      });
+      await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await page.waitForSelector('#status:text-is("static page: open an .onnx file")');
+      assert.match((await page.textContent('#backend')) ?? '', /1 thread/);
+      await page.setInputFiles('#onnx-file', join(ROOT, 'test', 'fixtures', 'onnx', 'regnet.onnx'));
+      await page.waitForSelector('#status:text-is("ready")', { timeout: LOAD_TIMEOUT });
+      await selectNode(page, 'trunk_output.block1');
+      await page.screenshot({ path: join(ARTIFACTS, 'static-host-regnet.png'), fullPage: true });
+      // The page asks for api/models to learn it has no server; that 404 is the only failed request.
+      assert.deepEqual(
+        consoleErrors.filter((e) => !/404/.test(e)),
+        [],
+      );
+    } finally {
+      await browser.close();
+      server.close();
+    }
   },
 );
