@@ -7,7 +7,12 @@ import { OnnxFormatError } from '../src/errors.js';
 import type { ModelProto } from '../src/onnx/model-proto.js';
 import { nameOnnxNodes, type OnnxNamedNode } from '../src/onnx/node-names.js';
 import { decodeOnnxModel } from '../src/onnx/read-model.js';
-import { IMAGENET_MEAN, IMAGENET_STD, type ClassificationPreset } from '../src/preprocess/image-classification.js';
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ClassificationPreset,
+  presetForInputShape,
+} from '../src/preprocess/image-classification.js';
 
 /** torchvision's ImageClassification preset with its mean and std spelt out, as the page shows and edits it. */
 export type Preset = ClassificationPreset & { mean: readonly number[]; std: readonly number[] };
@@ -116,22 +121,20 @@ function decode(
         '[N, 3, H, W]: open an image model, or export yours with such an input',
     );
   }
-  const loaded: LoadedModel = { name, weights, proto, nodes, input, preset: preset ?? presetFor(input.shape) };
+  const loaded: LoadedModel = {
+    name,
+    weights,
+    proto,
+    nodes,
+    input,
+    preset: preset ?? {
+      ...presetForInputShape(input.shape, name, 'the page'),
+      mean: [...IMAGENET_MEAN],
+      std: [...IMAGENET_STD],
+    },
+  };
   if (zoo !== undefined) loaded.zoo = zoo;
   return loaded;
-}
-
-/** torchvision's usual preset for an input [N, 3, H, W]: crop H (else 224), resize in the 224:256 ratio. */
-function presetFor(shape: readonly (number | string)[]): Preset {
-  const height = shape[2];
-  const crop = typeof height === 'number' && height > 0 ? height : 224;
-  return {
-    resizeSize: Math.round((crop * 256) / 224),
-    cropSize: crop,
-    interpolation: 'bilinear',
-    mean: [...IMAGENET_MEAN],
-    std: [...IMAGENET_STD],
-  };
 }
 
 /** Whether the model's input has a fixed spatial size (then the crop must be that size). */

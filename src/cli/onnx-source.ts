@@ -5,11 +5,8 @@
  */
 import { OnnxModel } from '../onnx/onnx-model.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { presetForInputShape } from '../preprocess/image-classification.js';
 import type { Preset } from './images.js';
-
-/** torchvision's ImageNet classification preset; a fixed crop S resizes to S / 0.875, as 224 does to 256. */
-const IMAGENET_PRESET: Preset = { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' };
-const CROP_FRACTION = 224 / 256;
 
 export interface OnnxSource {
   preset: Preset;
@@ -31,18 +28,8 @@ export async function loadOnnxSource(path: string, nodes: Record<string, string>
         'one image batch [n, 3, H, W]: use OnnxModel.run with a record of inputs from JavaScript instead',
     );
   }
-  return { preset: presetFor(path, inputs[0]!.shape), run: (batch) => extractor.call(batch) };
-}
-
-/** The crop the input's fixed height and width ask for, or ImageNet's preset when they are not fixed. */
-function presetFor(path: string, shape: (number | string)[] | undefined): Preset {
-  const [, , height, width] = shape ?? [];
-  if (typeof height !== 'number' || typeof width !== 'number') return IMAGENET_PRESET;
-  if (height !== width) {
-    throw new RangeError(
-      `${path} takes ${height}x${width} images; featurefx extract crops squares (torchvision's centre crop): ` +
-        'export the model with a square or dynamic input size',
-    );
-  }
-  return { ...IMAGENET_PRESET, cropSize: height, resizeSize: Math.round(height / CROP_FRACTION) };
+  return {
+    preset: presetForInputShape(inputs[0]!.shape, path, 'featurefx extract'),
+    run: (batch) => extractor.call(batch),
+  };
 }

@@ -25,6 +25,29 @@ export interface ClassificationPreset {
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
+/**
+ * The classification preset for a model that declares its images' size (an ONNX file's input
+ * `shape`, [N, 3, H, W]): a fixed square size S is cropped to S and resized to S / 0.875, as
+ * torchvision's ImageNet presets resize 256 for a 224 crop; a size that is not fixed gets those.
+ * `source` names the model and `what` the tool in the error for a non-square size.
+ */
+export function presetForInputShape(
+  shape: readonly (number | string)[] | undefined,
+  source: string,
+  what: string,
+): ClassificationPreset {
+  const [, , height, width] = shape ?? [];
+  if (typeof height !== 'number' || typeof width !== 'number')
+    return { resizeSize: 256, cropSize: 224, interpolation: 'bilinear' };
+  if (height !== width) {
+    throw new RangeError(
+      `${source} takes ${height}x${width} images; ${what} crops squares (torchvision's centre crop): ` +
+        'export the model with a square or dynamic input size',
+    );
+  }
+  return { resizeSize: Math.round((height * 256) / 224), cropSize: height, interpolation: 'bilinear' };
+}
+
 /** torchvision's `_compute_resized_output_size` for one size: the shorter side becomes `size`. */
 export function resizedSize(height: number, width: number, size: number): [number, number] {
   const [short, long] = width <= height ? [width, height] : [height, width];
