@@ -5,6 +5,7 @@
  * a time.
  */
 import * as ort from 'onnxruntime-web';
+import { PromiseLru } from '../src/runtime/promise-lru.js';
 
 export { Tensor as OrtTensor } from 'onnxruntime-web';
 
@@ -88,26 +89,19 @@ export function messageOf(error: unknown): string {
  * recently used kept; older ones are released. Concurrent requests for one key share a session.
  */
 export class SessionCache {
-  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly sessions: PromiseLru<ort.InferenceSession>;
 
-  constructor(private readonly capacity = 4) {}
+  constructor(capacity = 4) {
+    // Dropped sessions are released at once: sessions are asked for inside the queue, so none runs.
+    this.sessions = new PromiseLru(
+      capacity,
+      () => 1,
+      (session) => release(Promise.resolve(session)),
+    );
+  }
 
   get(key: string, create: () => Promise<ort.InferenceSession>): Promise<ort.InferenceSession> {
-    let session = this.sessions.get(key);
-    if (session !== undefined) {
-      this.sessions.delete(key);
-    } else {
-      session = create();
-      // A failed session is not kept: the next request tries again.
-      session.catch(() => this.sessions.get(key) === session && this.sessions.delete(key));
-    }
-    this.sessions.set(key, session);
-    while (this.sessions.size > this.capacity) {
-      const [oldest, evicted] = this.sessions.entries().next().value!;
-      this.sessions.delete(oldest);
-      release(evicted);
-    }
-    return session;
+    return this.sessions.get(key, create);
   }
 
   /**
@@ -115,8 +109,7 @@ export class SessionCache {
    * session released under its own run would fail it, or free memory the run still uses.
    */
   clear(): void {
-    const sessions = [...this.sessions.values()];
-    this.sessions.clear();
+    const sessions = this.sessions.clear();
     void enqueue(async () => sessions.forEach(release));
   }
 }

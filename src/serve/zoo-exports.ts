@@ -12,7 +12,7 @@ import type { Module } from '../nn/module.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from '../preprocess/image-classification.js';
 import { manualSeed } from '../tensor/generator.js';
 import { classifierEntry, loadModel } from '../cli/model-setup.js';
-import { ByteLru } from './byte-lru.js';
+import { PromiseLru } from '../runtime/promise-lru.js';
 import { RequestError } from './request-error.js';
 
 /** A zoo model as `GET /api/models` lists it. */
@@ -30,7 +30,7 @@ export interface ZooModel {
 }
 
 export class ZooExports {
-  readonly #cache: ByteLru;
+  readonly #cache: PromiseLru<Uint8Array>;
   /** The last model built: Grad-CAM of several nodes, and the export before them, share it. */
   #built: { name: string; model: Module } | undefined;
   #exports = 0;
@@ -40,7 +40,7 @@ export class ZooExports {
     readonly weights: ReadonlyMap<string, string>,
     maxBytes: number,
   ) {
-    this.#cache = new ByteLru(maxBytes);
+    this.#cache = new PromiseLru(maxBytes, (bytes) => bytes.byteLength);
   }
 
   /** How many models have been exported (cache misses). */
